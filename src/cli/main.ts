@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * @module cli/main
+ * The `mesher` command. Dispatches to one file per subcommand in ./commands; with no subcommand
+ * (or only flags) it runs the sidecar, as the original `mesher` binary did.
+ * Every command module exports `run(argv: string[]): Promise<number | undefined>`; a number is the
+ * exit code, undefined means "keep running" (servers stop on SIGINT/SIGTERM themselves).
+ */
+
+type CommandModule = { run(argv: string[]): Promise<number | undefined> };
+
+const COMMANDS: Record<string, { describe: string; load: () => Promise<CommandModule> }> = {
+  registry: {
+    describe: 'run the service registry (ServiceComb v4 API)',
+    load: () => import('./commands/registry.ts'),
+  },
+  sidecar: {
+    describe: 'run the sidecar proxy (the default command)',
+    load: () => import('./commands/sidecar.ts'),
+  },
+  demo: {
+    describe: 'run a demo mesh: registry + client -> server1 -> server2',
+    load: () => import('./commands/demo.ts'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.describe}`);
+  return `usage: mesher [command] [flags]\n\ncommands:\n${lines.join('\n')}\n\nWith no command, mesher runs the sidecar.`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const first = argv[0];
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  const named = first !== undefined && !first.startsWith('-');
+  const name = named ? first : 'sidecar';
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`mesher: unknown command '${name}'\n${usage()}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const mod = await command.load();
+  const code = await mod.run(named ? argv.slice(1) : argv);
+  if (code !== undefined) process.exitCode = code;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`mesher: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
