@@ -1,0 +1,85 @@
+/**
+ * Starts the real `mesher` CLI as a child process (through tsx, so no build is needed) and waits
+ * for the line that says it is listening. Used by tests that need a real process: crash/kill
+ * tests, signal handling, and the seed scenarios end to end.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface MesherProcess {
+  readonly child: ChildProcess;
+  /** Everything the process wrote to stdout so far. */
+  stdout(): string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** Resolve with the first match of `re` in stdout (waiting for it), or reject on exit/timeout. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolve when the process has exited, with its code or signal. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Send a signal (default SIGTERM) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startMesher(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): MesherProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, MESHER_LOG_LEVEL: process.env.MESHER_LOG_LEVEL ?? 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    child.once('exit', (code, signal) => {
+      for (const w of waiters) w();
+      done({ code, signal });
+    });
+  });
+  const proc: MesherProcess = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor(re, timeoutMs = 15_000) {
+      return new Promise((resolveMatch, reject) => {
+        const check = (): void => {
+          const m = out.match(re);
+          if (m) {
+            cleanup();
+            resolveMatch(m);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            cleanup();
+            reject(new Error(`process exited before ${re}: stdout=${out} stderr=${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${re}: stdout=${out} stderr=${err}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    exited: () => exit,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exit;
+    },
+  };
+  return proc;
+}
