@@ -1,0 +1,122 @@
+/**
+ * @module registry/storage/store-contract
+ * The contract suite every Store implementation must pass (embedded today, etcd later).
+ * `make(clock)` returns a fresh, empty store; the suite closes it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../shared/clock.ts';
+import type { Store, WatchEvent } from './types.ts';
+
+export function runStoreContract(name: string, make: (clock: ManualClock) => Promise<Store>): void {
+  const withStore = (title: string, fn: (s: Store, clock: ManualClock) => Promise<void>) =>
+    test(`${name}: ${title}`, async () => {
+      const clock = new ManualClock();
+      const s = await make(clock);
+      try {
+        await fn(s, clock);
+      } finally {
+        await s.close();
+      }
+    });
+
+  withStore('put, get, versions and revisions', async (s) => {
+    const r0 = s.revision();
+    await s.txn({ success: [{ type: 'put', key: '/a/1', value: 'x' }] });
+    await s.txn({ success: [{ type: 'put', key: '/a/1', value: 'y' }] });
+    const kv = s.get('/a/1')!;
+    assert.equal(kv.value, 'y');
+    assert.equal(kv.version, 2);
+    assert.equal(kv.createRevision, r0 + 1);
+    assert.equal(kv.modRevision, r0 + 2);
+    assert.equal(s.revision(), r0 + 2);
+  });
+
+  withStore('create-if-absent guard', async (s) => {
+    const create = () =>
+      s.txn({
+        compare: [{ key: '/k', target: 'version', op: '=', value: 0 }],
+        success: [{ type: 'put', key: '/k', value: 'first' }],
+      });
+    assert.equal((await create()).succeeded, true);
+    assert.equal((await create()).succeeded, false);
+    assert.equal(s.get('/k')!.value, 'first');
+  });
+
+  withStore('failure branch and value compare', async (s) => {
+    await s.txn({ success: [{ type: 'put', key: '/v', value: '1' }] });
+    const r = await s.txn({
+      compare: [{ key: '/v', target: 'value', op: '=', value: '2' }],
+      success: [{ type: 'put', key: '/ok', value: '' }],
+      failure: [{ type: 'put', key: '/failed', value: '' }],
+    });
+    assert.equal(r.succeeded, false);
+    assert.equal(s.get('/ok'), undefined);
+    assert.ok(s.get('/failed'));
+  });
+
+  withStore('range and deletePrefix', async (s) => {
+    await s.txn({
+      success: ['/p/b', '/p/a', '/q/a'].map((key) => ({ type: 'put' as const, key, value: key })),
+    });
+    assert.deepEqual(
+      s.range('/p/').map((kv) => kv.key),
+      ['/p/a', '/p/b'],
+    );
+    await s.txn({ success: [{ type: 'deletePrefix', prefix: '/p/' }] });
+    assert.deepEqual(s.range('/p/'), []);
+    assert.ok(s.get('/q/a'));
+  });
+
+  withStore('watch delivers PUT and DELETE with prevKv, filtered by prefix', async (s) => {
+    const seen: WatchEvent[] = [];
+    const stop = s.watch('/w/', (evs) => seen.push(...evs));
+    await s.txn({ success: [{ type: 'put', key: '/w/1', value: 'a' }] });
+    await s.txn({ success: [{ type: 'put', key: '/other', value: 'a' }] });
+    await s.txn({ success: [{ type: 'delete', key: '/w/1' }] });
+    stop();
+    await s.txn({ success: [{ type: 'put', key: '/w/2', value: 'b' }] });
+    assert.deepEqual(
+      seen.map((e) => [e.type, e.kv.key, e.kv.value]),
+      [
+        ['PUT', '/w/1', 'a'],
+        ['DELETE', '/w/1', 'a'],
+      ],
+    );
+  });
+
+  withStore('watch from a past revision replays history', async (s) => {
+    await s.txn({ success: [{ type: 'put', key: '/h/1', value: 'a' }] });
+    const from = s.revision();
+    await s.txn({ success: [{ type: 'put', key: '/h/2', value: 'b' }] });
+    const seen: string[] = [];
+    const stop = s.watch('/h/', (evs) => seen.push(...evs.map((e) => e.kv.key)), from);
+    stop();
+    assert.deepEqual(seen, ['/h/1', '/h/2']);
+  });
+
+  withStore('lease expiry deletes attached keys; keepalive postpones it', async (s, clock) => {
+    const lease = await s.grantLease(10_000);
+    await s.txn({ success: [{ type: 'put', key: '/l/1', value: 'x', lease }] });
+    const deleted: string[] = [];
+    s.watch('/l/', (evs) => deleted.push(...evs.filter((e) => e.type === 'DELETE').map((e) => e.kv.key)));
+    clock.advance(8_000);
+    assert.equal(s.keepAlive(lease), true);
+    clock.advance(8_000);
+    assert.ok(s.get('/l/1'), 'kept alive');
+    clock.advance(3_000);
+    assert.equal(s.get('/l/1'), undefined);
+    assert.deepEqual(deleted, ['/l/1']);
+    assert.equal(s.keepAlive(lease), false);
+    assert.equal(s.leaseTtl(lease), undefined);
+  });
+
+  withStore('revoke deletes keys; put with an unknown lease is refused', async (s) => {
+    const lease = await s.grantLease(60_000);
+    await s.txn({ success: [{ type: 'put', key: '/r/1', value: 'x', lease }] });
+    assert.equal(await s.revokeLease(lease), true);
+    assert.equal(s.get('/r/1'), undefined);
+    assert.equal(await s.revokeLease(lease), false);
+    await assert.rejects(s.txn({ success: [{ type: 'put', key: '/r/2', value: 'x', lease }] }));
+  });
+}
