@@ -1,0 +1,200 @@
+/**
+ * @module sidecar/registry-client/http-transport
+ * One JSON-over-HTTP call to the registry with failover, on an undici Agent (keep-alive pool per
+ * origin). Every call: X-Domain-Name, per-attempt timeout covering headers and body, a cap on the
+ * response size. Transient failures (connect errors, timeouts, 5xx) move on to the next address;
+ * anything else is returned to the caller as is. Parsing envelopes is ./client.ts's job.
+ */
+import { Agent } from 'undici';
+import { AddressPool } from './address-pool.ts';
+import { RegistryError } from './errors.ts';
+
+export interface TransportOptions {
+  addresses: readonly string[];
+  domain: string;
+  /** Per-attempt timeout, ms (default 5000). */
+  timeoutMs?: number;
+  /** Largest response body accepted, bytes (default 16 MiB). */
+  maxResponseBytes?: number;
+  /** Idle keep-alive time of pooled connections, ms (default 4000: below common server timeouts). */
+  keepAliveTimeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface TransportRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path and query, starting with '/'. */
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as text ('' when empty). */
+  text: string;
+  address: string;
+}
+
+export class RegistryTransport {
+  readonly pool: AddressPool;
+  readonly domain: string;
+  readonly #agent: Agent;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+  readonly #userAgent: string;
+
+  constructor(opts: TransportOptions) {
+    this.pool = new AddressPool(opts.addresses);
+    this.domain = opts.domain;
+    this.#timeoutMs = opts.timeoutMs ?? 5000;
+    this.#maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
+    this.#userAgent = opts.userAgent ?? 'mesher-sidecar';
+    if (!(this.#timeoutMs > 0)) throw new RangeError('registry client timeoutMs must be > 0');
+    this.#agent = new Agent({
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4000,
+      connections: 32,
+      connect: { timeout: this.#timeoutMs },
+    });
+  }
+
+  /**
+   * Send the request to the current address, failing over on transient errors. Resolves with the
+   * first non-transient answer (any status below 500); rejects with the last transient error when
+   * every address failed.
+   */
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    let last: RegistryError | undefined;
+    for (const address of this.pool.order()) {
+      if (req.signal?.aborted) throw abortedError(address, req.signal.reason);
+      try {
+        const res = await this.#once(address, req);
+        if (res.status >= 500) {
+          last = serverError(res);
+          this.pool.markFailed(address);
+          continue;
+        }
+        this.pool.markHealthy(address);
+        return res;
+      } catch (err) {
+        const e = err as RegistryError;
+        if (!e.transient) throw e;
+        last = e;
+        this.pool.markFailed(address);
+      }
+    }
+    throw last ?? new RegistryError('unreachable', 'no registry address to try');
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close().catch(() => this.#agent.destroy());
+  }
+
+  async #once(address: string, req: TransportRequest): Promise<TransportResponse> {
+    const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.#userAgent,
+      'x-domain-name': this.domain,
+      ...req.headers,
+    };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    try {
+      const res = await this.#agent.request({
+        origin: address,
+        path: req.path,
+        method: req.method,
+        headers,
+        body,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.#maxBytes) {
+          res.body.destroy();
+          throw new RegistryError('protocol', `registry response larger than ${this.#maxBytes} bytes`, {
+            address,
+            status: res.statusCode,
+          });
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        text: Buffer.concat(chunks).toString('utf8'),
+        address,
+      };
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      if (req.signal?.aborted) throw abortedError(address, err);
+      if (timeout.aborted || isUndiciTimeout(err)) {
+        throw new RegistryError('timeout', `registry ${address} did not answer within ${timeoutMs} ms`, {
+          address,
+          cause: err,
+        });
+      }
+      const code = (err as { code?: string }).code;
+      throw new RegistryError(
+        'unreachable',
+        `registry ${address} unreachable: ${code ?? (err as Error).message}`,
+        { address, cause: err },
+      );
+    }
+  }
+}
+
+function isUndiciTimeout(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  );
+}
+
+function abortedError(address: string, cause: unknown): RegistryError {
+  return new RegistryError('aborted', 'registry call aborted', { address, cause });
+}
+
+function serverError(res: TransportResponse): RegistryError {
+  const env = parseEnvelope(res.text);
+  return new RegistryError(
+    'registry',
+    env?.errorMessage
+      ? `registry ${res.address}: ${env.errorMessage}`
+      : `registry ${res.address} answered ${res.status}`,
+    { address: res.address, status: res.status, errorCode: env?.errorCode, detail: env?.detail },
+  );
+}
+
+/** The service-center error envelope `{errorCode, errorMessage, detail?}`, if `text` is one. */
+export function parseEnvelope(
+  text: string,
+): { errorCode: string; errorMessage?: string; detail?: string } | undefined {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    if (v === null || typeof v !== 'object' || v.errorCode === undefined) return undefined;
+    return {
+      errorCode: String(v.errorCode),
+      errorMessage: typeof v.errorMessage === 'string' ? v.errorMessage : undefined,
+      detail: typeof v.detail === 'string' ? v.detail : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
