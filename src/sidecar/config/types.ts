@@ -24,8 +24,13 @@ export interface ServiceIdentity {
   readonly properties: Readonly<Record<string, string>>;
   /** servicecomb.service.instanceProperties: registered on the instance. */
   readonly instanceProperties: Readonly<Record<string, string>>;
-  /** servicecomb.service.hostname, default os.hostname(). */
+  /** servicecomb.service.hostname, default os.hostname() (`$INTERNAL_IP` = the first non-loopback IPv4). */
   readonly hostname: string;
+  /**
+   * Instance dataCenterInfo from top-level region.name + region.availableZone (sent only when both
+   * are set; `name` and `region` are both region.name, as go-chassis did). Absent otherwise.
+   */
+  readonly dataCenter?: { readonly name: string; readonly region: string; readonly availableZone: string };
 }
 
 export interface Listeners {
