@@ -1,0 +1,201 @@
+/**
+ * @module sidecar/data-plane
+ * The sidecar's data plane in one object: the outbound listener (forward proxy), the inbound
+ * listener (reverse proxy, when configured) and the admin API, with their chains built once per
+ * config version and swapped atomically by `setConfig`. The wiring (src/sidecar/main.ts) supplies
+ * config, the service directory, the balancer factory and health probes; nothing here talks to
+ * the registry.
+ *
+ * Chains today:  outbound = load-balance → transport;  inbound = local-target → transport.
+ * Resilience steps (issue 4) slot in between as more `Step`s (see `extraSteps`).
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { createLogger } from '../shared/log.ts';
+import { tcpProbe } from './admin/probes.ts';
+import { createAdminRouter } from './admin/router.ts';
+import { createAdminServer } from './admin/server.ts';
+import type { Probe } from './admin/types.ts';
+import { compose, Slot } from './chain/compose.ts';
+import type { Step } from './chain/types.ts';
+import type { HostPort, SidecarConfig } from './config/types.ts';
+import type { ServiceDirectory } from './discovery/types.ts';
+import { createInboundCallFactory } from './listeners/inbound.ts';
+import { createOutboundCallFactory } from './listeners/outbound.ts';
+import { createEdgeServer, type EdgeLimits, type EdgeRoute, type EdgeServer } from './listeners/server.ts';
+import { type BalancerFactory, BalancerSet } from './steps/balancer-set.ts';
+import { createLoadBalance } from './steps/load-balance.ts';
+import { createLocalTarget } from './steps/local-target.ts';
+import { createTransport } from './steps/transport.ts';
+import { createHttpAgentUpstream } from './upstream/http-agent.ts';
+import type { Upstream, UpstreamOptions } from './upstream/types.ts';
+
+const log = createLogger('sidecar.data-plane');
+
+export interface DataPlaneDeps {
+  readonly config: SidecarConfig;
+  readonly directory: ServiceDirectory;
+  /** `createBalancer` from src/sidecar/balancer/registry.ts. */
+  readonly createBalancer: BalancerFactory;
+  /**
+   * Health probes for /v1/mesher/health (e.g. `registry`, `registered`). A `localApp` TCP probe is
+   * added when config has a local app and none is given.
+   */
+  readonly probes?: Readonly<Record<string, Probe>>;
+  /** Extra readiness conditions for /v1/mesher/ready (beyond "listeners are up"). */
+  readonly readiness?: Readonly<Record<string, Probe>>;
+  /** The config module's `maskSecrets`; default masks values of secret-looking keys. */
+  readonly maskSecrets?: (config: SidecarConfig) => unknown;
+  /** Request-parsing limits of the proxy listeners. */
+  readonly limits?: EdgeLimits;
+  /** Connection-pool options, or a ready-made Upstream (tests, benchmarks). */
+  readonly upstream?: UpstreamOptions | Upstream;
+  /**
+   * Governance steps to run before load balancing (outbound) / before the local target (inbound),
+   * built per config version. Issue 4's timeouts, retries, breakers and limits plug in here.
+   */
+  readonly extraSteps?: (config: SidecarConfig) => { outbound?: Step[]; inbound?: Step[] };
+  readonly clock?: Clock;
+}
+
+export interface ListenResult {
+  readonly outbound: AddressInfo;
+  readonly inbound?: AddressInfo;
+  readonly admin?: AddressInfo;
+}
+
+export interface DataPlane {
+  /** Bind every configured listener (port 0 picks a free port); resolves with the real addresses. */
+  listen(): Promise<ListenResult>;
+  /**
+   * Stop accepting, let in-flight requests finish for up to `drainMs` (default 0), then close every
+   * remaining connection, tunnel and pooled upstream socket.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
+  /** Build chains for `next` and swap them in; calls in flight keep their chain. Listener addresses are not changed. */
+  setConfig(next: SidecarConfig): void;
+}
+
+const SECRET_KEY = /(password|passwd|secret|token|credential|private|apikey|api_key|accesskey)/i;
+
+/** Fallback masking until the config module's `maskSecrets` is wired in. */
+export function defaultMaskSecrets(config: SidecarConfig): unknown {
+  const flat: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config.flat)) flat[k] = SECRET_KEY.test(k) ? '******' : v;
+  return { ...config, flat };
+}
+
+function isUpstream(u: DataPlaneDeps['upstream']): u is Upstream {
+  return u !== undefined && typeof (u as Upstream).request === 'function';
+}
+
+function listenOn(server: Server, addr: HostPort): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.removeListener('error', onError);
+      server.on('error', (err) => log.error({ err }, 'listener error'));
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export function createDataPlane(deps: DataPlaneDeps): DataPlane {
+  const clock = deps.clock ?? systemClock;
+  const upstream = isUpstream(deps.upstream) ? deps.upstream : createHttpAgentUpstream(deps.upstream);
+  const transport = createTransport(upstream);
+  let config = deps.config;
+  let balancers = new BalancerSet(config.loadBalance, deps.createBalancer);
+  let listening = false;
+
+  function routes(cfg: SidecarConfig, set: BalancerSet): { outbound: EdgeRoute; inbound: EdgeRoute } {
+    const extra = deps.extraSteps?.(cfg) ?? {};
+    const identity = { service: cfg.service.name };
+    return {
+      outbound: {
+        makeCall: createOutboundCallFactory(identity),
+        handler: compose([
+          ...(extra.outbound ?? []),
+          createLoadBalance({ directory: deps.directory, balancers: set }),
+          transport,
+        ]),
+      },
+      inbound: {
+        makeCall: createInboundCallFactory(identity),
+        handler: compose([...(extra.inbound ?? []), createLocalTarget(cfg), transport]),
+      },
+    };
+  }
+
+  const initial = routes(config, balancers);
+  const outboundSlot = new Slot(initial.outbound);
+  const inboundSlot = new Slot(initial.inbound);
+  const limits = deps.limits ?? {};
+  const outbound: EdgeServer = createEdgeServer(limits, outboundSlot);
+  const inbound: EdgeServer | undefined = config.listeners.inbound
+    ? createEdgeServer(limits, inboundSlot)
+    : undefined;
+
+  const probes: Record<string, Probe> = { ...deps.probes };
+  if (config.localApp && probes.localApp === undefined) probes.localApp = tcpProbe(config.localApp);
+  const admin = config.listeners.admin
+    ? createAdminServer(
+        createAdminRouter({
+          config: () => config,
+          directory: deps.directory,
+          probes,
+          readiness: deps.readiness ?? {},
+          listening: () => listening,
+          maskSecrets: deps.maskSecrets ?? defaultMaskSecrets,
+        }),
+      )
+    : undefined;
+
+  const servers = (): Server[] =>
+    [outbound.server, inbound?.server, admin].filter((s): s is Server => s !== undefined);
+
+  return {
+    async listen() {
+      const result: { outbound: AddressInfo; inbound?: AddressInfo; admin?: AddressInfo } = {
+        outbound: await listenOn(outbound.server, config.listeners.outbound),
+      };
+      if (inbound && config.listeners.inbound)
+        result.inbound = await listenOn(inbound.server, config.listeners.inbound);
+      if (admin && config.listeners.admin) result.admin = await listenOn(admin, config.listeners.admin);
+      listening = true;
+      log.info(result, 'data plane listening');
+      return result;
+    },
+
+    async close(opts = {}) {
+      listening = false;
+      const closed = servers().map(
+        (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
+      );
+      for (const s of servers()) s.closeIdleConnections();
+      const drainMs = opts.drainMs ?? 0;
+      if (drainMs > 0) {
+        await Promise.race([
+          Promise.all(closed),
+          new Promise<void>((resolve) => clock.setTimeout(resolve, drainMs)),
+        ]);
+      }
+      for (const s of servers()) s.closeAllConnections();
+      const raw: Duplex[] = [...outbound.rawSockets, ...(inbound?.rawSockets ?? [])];
+      for (const socket of raw) socket.destroy();
+      upstream.close();
+      await Promise.all(closed);
+    },
+
+    setConfig(next) {
+      balancers = new BalancerSet(next.loadBalance, deps.createBalancer, balancers);
+      const r = routes(next, balancers);
+      config = next;
+      outboundSlot.swap(r.outbound);
+      inboundSlot.swap(r.inbound);
+    },
+  };
+}

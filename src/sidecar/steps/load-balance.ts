@@ -1,0 +1,70 @@
+/**
+ * @module sidecar/steps/load-balance
+ * Outbound: find the target service's endpoints (directory `peek` first, `lookup` only on a cache
+ * miss), let its balancer pick one, and report the call's result back to the balancer. Sets
+ * `call.target` / `call.endpoint`. Unknown service → SERVICE_NOT_FOUND (from the directory);
+ * nothing to pick → NO_ENDPOINTS.
+ */
+import type { Readable } from 'node:stream';
+import { MeshError } from '../../shared/errors.ts';
+import type { Balancer } from '../balancer/types.ts';
+import type { Step } from '../chain/types.ts';
+import type { Endpoint, ServiceDirectory } from '../discovery/types.ts';
+import type { BalancerSet } from './balancer-set.ts';
+
+export interface LoadBalanceDeps {
+  readonly directory: ServiceDirectory;
+  readonly balancers: BalancerSet;
+  /** Monotonic milliseconds (performance.now by default). */
+  readonly now?: () => number;
+}
+
+/** Reports the end of a call to the balancer when the response body is done (or failed). */
+function reportWhenDone(
+  body: Readable,
+  balancer: Balancer,
+  endpoint: Endpoint,
+  status: number,
+  start: number,
+  now: () => number,
+): void {
+  let reported = false;
+  const report = () => {
+    if (reported) return;
+    reported = true;
+    balancer.onFinish(endpoint, { ok: status < 500 && body.readableEnded, latencyMs: now() - start });
+  };
+  body.once('close', report);
+  body.once('end', report);
+}
+
+export function createLoadBalance(deps: LoadBalanceDeps): Step {
+  const { directory, balancers } = deps;
+  const now = deps.now ?? performance.now.bind(performance);
+  return async function loadBalance(call, next) {
+    const snapshot =
+      directory.peek(call.service, call.app) ?? (await directory.lookup(call.service, call.app));
+    const balancer = balancers.get(call.service, call.app, snapshot);
+    const picked = call.exclude === undefined ? balancer.pick() : balancer.pick({ exclude: call.exclude });
+    if (picked.kind !== 'ok') throw new MeshError('NO_ENDPOINTS', { service: call.service });
+    const endpoint = picked.endpoint;
+    call.endpoint = endpoint;
+    call.target = endpoint;
+    const start = now();
+    balancer.onStart(endpoint);
+    let outcome: Awaited<ReturnType<typeof next>>;
+    try {
+      outcome = await next(call);
+    } catch (err) {
+      balancer.onFinish(endpoint, { ok: false, latencyMs: now() - start });
+      throw err;
+    }
+    const body = outcome.body;
+    if (body !== null && !Buffer.isBuffer(body) && outcome.socket === undefined) {
+      reportWhenDone(body, balancer, endpoint, outcome.status, start, now);
+    } else {
+      balancer.onFinish(endpoint, { ok: outcome.status < 500, latencyMs: now() - start });
+    }
+    return outcome;
+  };
+}
