@@ -35,4 +35,17 @@ export interface Balancer {
   onStart(endpoint: Endpoint): void;
   /** A call to `endpoint` finished. Must be called exactly once per onStart. */
   onFinish(endpoint: Endpoint, report: CallReport): void;
+  /** Per-endpoint state, for the admin API and tests (optional; not on the hot path). */
+  stats?(): readonly EndpointStats[];
+}
+
+/** What a balancer knows about one endpoint (see `Balancer.stats`). */
+export interface EndpointStats {
+  readonly key: string;
+  /** Calls started and not yet finished. */
+  readonly inFlight: number;
+  /** Smoothed latency in ms (failures count as at least the failure penalty); null before any report. */
+  readonly latencyMs: number | null;
+  /** Failures in a row (reset by a success). */
+  readonly consecutiveFailures: number;
 }
