@@ -1,5 +1,89 @@
-/** @module cli/commands/registry — placeholder until the registry command lands. */
-export async function run(_argv: string[]): Promise<number | undefined> {
-  process.stderr.write('mesher registry: not built yet\n');
-  return 2;
+/**
+ * @module cli/commands/registry
+ * `mesher registry [--listen HOST:PORT] [--data-dir DIR | --in-memory]`: runs the ServiceComb
+ * v4 compatible registry. Prints exactly one stdout line once listening
+ * (`mesher registry listening on http://HOST:PORT`); SIGINT/SIGTERM flush storage and exit 0.
+ * Bad flags: one line on stderr naming the flag, exit 2.
+ */
+import { startRegistry } from '../../registry/main.ts';
+import { createLogger } from '../../shared/log.ts';
+
+interface Flags {
+  host: string;
+  port: number;
+  dataDir: string | null;
+}
+
+const USAGE = 'usage: mesher registry [--listen HOST:PORT] [--data-dir DIR | --in-memory]';
+
+export function parseRegistryFlags(argv: string[]): Flags | string {
+  const flags: Flags = { host: '127.0.0.1', port: 30100, dataDir: './data/registry' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string | undefined => (inline !== undefined ? inline : argv[++i]);
+    switch (name) {
+      case '--listen': {
+        const v = value();
+        const m = v === undefined ? null : /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+        const port = m ? Number(m[2]) : Number.NaN;
+        if (!m || port > 65535) return `mesher registry: invalid --listen '${v ?? ''}' (want HOST:PORT)`;
+        flags.host = m[1]!.replace(/^\[|\]$/g, '');
+        flags.port = port;
+        break;
+      }
+      case '--data-dir': {
+        const v = value();
+        if (v === undefined) return 'mesher registry: --data-dir needs a value (use \'\' for no persistence)';
+        flags.dataDir = v === '' ? null : v;
+        break;
+      }
+      case '--in-memory':
+        if (inline !== undefined) return 'mesher registry: --in-memory takes no value';
+        flags.dataDir = null;
+        break;
+      case '--help':
+      case '-h':
+        return USAGE;
+      default:
+        return `mesher registry: unknown flag '${arg}'\n${USAGE}`;
+    }
+  }
+  return flags;
+}
+
+export async function run(argv: string[]): Promise<number | undefined> {
+  const flags = parseRegistryFlags(argv);
+  if (typeof flags === 'string') {
+    const help = argv.includes('--help') || argv.includes('-h');
+    (help ? process.stdout : process.stderr).write(`${flags}\n`);
+    return help ? 0 : 2;
+  }
+  const log = createLogger('registry');
+  let server: Awaited<ReturnType<typeof startRegistry>>;
+  try {
+    server = await startRegistry({ host: flags.host, port: flags.port, dataDir: flags.dataDir, logger: log });
+  } catch (err) {
+    process.stderr.write(`mesher registry: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`mesher registry listening on ${server.url}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  return undefined;
 }

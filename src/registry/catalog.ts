@@ -1,0 +1,233 @@
+/**
+ * @module registry/catalog
+ * The registry's read model: decoded services, instances, tags, schemas and dependency rules,
+ * indexed by tenant, name and alias, kept current from the store's watch stream (service-center's
+ * list-watch cache, §8.2). Every read the API makes is O(1) or O(result) against these maps.
+ * Writes never touch the catalog directly: they go to the store and come back here as events,
+ * so an etcd backend (whose events arrive asynchronously) slots in without changing the API code.
+ */
+import { keys, splitTenantKey } from './keys.ts';
+import type { Instance, MicroService, MicroServiceKey, Tenant } from './model.ts';
+import type { KeyValue, Store, WatchEvent } from './storage/types.ts';
+
+export interface InstanceEntry {
+  inst: Instance;
+  modRevision: number;
+  lease: number;
+}
+
+export interface InstanceChange {
+  action: 'CREATE' | 'UPDATE' | 'DELETE';
+  tenant: Tenant;
+  service: MicroService;
+  instance: Instance;
+  revision: number;
+}
+
+export class TenantIndex {
+  readonly services = new Map<string, MicroService>();
+  /** `env/app/name` → service ids of every version. */
+  readonly byName = new Map<string, Set<string>>();
+  /** `env/app/alias` → service ids. */
+  readonly byAlias = new Map<string, Set<string>>();
+  readonly tags = new Map<string, Record<string, string>>();
+  readonly instances = new Map<string, Map<string, InstanceEntry>>();
+  /** consumer `env/app/name/version` → the provider keys it depends on. */
+  readonly depRules = new Map<string, MicroServiceKey[]>();
+  /** provider `env/app/name` → consumer `env/app/name/version` keys (derived from depRules). */
+  readonly dependents = new Map<string, Set<string>>();
+  instanceCount = 0;
+}
+
+const serviceTail = (s: MicroService) => `${s.environment ?? ''}/${s.appId}/${s.serviceName}`;
+export const ruleTail = (s: { environment?: string; appId: string; serviceName: string; version?: string }) =>
+  `${s.environment ?? ''}/${s.appId}/${s.serviceName}/${s.version ?? ''}`;
+
+function addTo(map: Map<string, Set<string>>, k: string, v: string): void {
+  let set = map.get(k);
+  if (!set) {
+    set = new Set();
+    map.set(k, set);
+  }
+  set.add(v);
+}
+function removeFrom(map: Map<string, Set<string>>, k: string, v: string): void {
+  const set = map.get(k);
+  if (!set) return;
+  set.delete(v);
+  if (set.size === 0) map.delete(k);
+}
+
+export class Catalog {
+  readonly #tenants = new Map<Tenant, TenantIndex>();
+  readonly #listeners = new Set<(c: InstanceChange) => void>();
+  readonly #stop: () => void;
+  serviceCount = 0;
+  instanceCount = 0;
+
+  constructor(store: Store) {
+    for (const kv of store.range('/cse-sr/'))
+      this.#apply({ type: 'PUT', kv, revision: kv.modRevision }, false);
+    this.#stop = store.watch('/cse-sr/', (evs) => {
+      for (const e of evs) this.#apply(e, true);
+    });
+  }
+
+  close(): void {
+    this.#stop();
+    this.#listeners.clear();
+  }
+
+  /** Instance CREATE/UPDATE/DELETE events, synchronously as the store applies them. */
+  onInstanceChange(fn: (c: InstanceChange) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  tenant(t: Tenant): TenantIndex | undefined {
+    return this.#tenants.get(t);
+  }
+
+  tenants(): IterableIterator<[Tenant, TenantIndex]> {
+    return this.#tenants.entries();
+  }
+
+  service(t: Tenant, sid: string): MicroService | undefined {
+    return this.#tenants.get(t)?.services.get(sid);
+  }
+
+  instance(t: Tenant, sid: string, iid: string): InstanceEntry | undefined {
+    return this.#tenants.get(t)?.instances.get(sid)?.get(iid);
+  }
+
+  instancesOf(t: Tenant, sid: string): Map<string, InstanceEntry> | undefined {
+    return this.#tenants.get(t)?.instances.get(sid);
+  }
+
+  /** Service ids under (env, app, name), falling back to the alias index (spec §4.1 step 3). */
+  findServiceIds(t: Tenant, env: string, app: string, name: string): string[] {
+    const idx = this.#tenants.get(t);
+    if (!idx) return [];
+    const k = `${env}/${app}/${name}`;
+    const ids = idx.byName.get(k) ?? idx.byAlias.get(k);
+    return ids ? [...ids] : [];
+  }
+
+  /** The exact service id of (env, app, name|alias, version), if any. */
+  findExact(t: Tenant, env: string, app: string, name: string, ver: string): string | undefined {
+    for (const sid of this.findServiceIds(t, env, app, name))
+      if (this.service(t, sid)?.version === ver) return sid;
+    return undefined;
+  }
+
+  #idx(t: Tenant): TenantIndex {
+    let idx = this.#tenants.get(t);
+    if (!idx) {
+      idx = new TenantIndex();
+      this.#tenants.set(t, idx);
+    }
+    return idx;
+  }
+
+  #apply(e: WatchEvent, notify: boolean): void {
+    const key = e.kv.key;
+    if (key.startsWith(keys.instancePrefix)) this.#applyInstance(e, notify);
+    else if (key.startsWith(keys.servicePrefix)) this.#applyService(e);
+    else if (key.startsWith(keys.tagsPrefix)) this.#applyTags(e);
+    else if (key.startsWith(keys.depRulePrefix)) this.#applyDepRule(e);
+  }
+
+  #applyService(e: WatchEvent): void {
+    const sk = splitTenantKey(e.kv.key, keys.servicePrefix);
+    if (!sk) return;
+    const idx = this.#idx(sk.tenant);
+    const sid = sk.rest.join('/');
+    const prev = idx.services.get(sid);
+    if (prev) {
+      removeFrom(idx.byName, serviceTail(prev), sid);
+      if (prev.alias) removeFrom(idx.byAlias, `${prev.environment ?? ''}/${prev.appId}/${prev.alias}`, sid);
+      idx.services.delete(sid);
+      this.serviceCount--;
+    }
+    if (e.type === 'DELETE') return;
+    const svc = parse<MicroService>(e.kv);
+    if (!svc) return;
+    idx.services.set(sid, svc);
+    this.serviceCount++;
+    addTo(idx.byName, serviceTail(svc), sid);
+    if (svc.alias) addTo(idx.byAlias, `${svc.environment ?? ''}/${svc.appId}/${svc.alias}`, sid);
+  }
+
+  #applyTags(e: WatchEvent): void {
+    const sk = splitTenantKey(e.kv.key, keys.tagsPrefix);
+    if (!sk) return;
+    const idx = this.#idx(sk.tenant);
+    if (e.type === 'DELETE') idx.tags.delete(sk.rest.join('/'));
+    else idx.tags.set(sk.rest.join('/'), parse<Record<string, string>>(e.kv) ?? {});
+  }
+
+  #applyDepRule(e: WatchEvent): void {
+    const sk = splitTenantKey(e.kv.key, keys.depRulePrefix);
+    if (sk?.rest[0] !== 'c') return; // provider-side rules are derived, not read
+    const idx = this.#idx(sk.tenant);
+    const consumer = sk.rest.slice(1).join('/');
+    for (const p of idx.depRules.get(consumer) ?? [])
+      removeFrom(idx.dependents, `${p.environment ?? ''}/${p.appId}/${p.serviceName}`, consumer);
+    idx.depRules.delete(consumer);
+    if (e.type === 'DELETE') return;
+    const rules = parse<{ Dependency?: MicroServiceKey[] }>(e.kv)?.Dependency ?? [];
+    idx.depRules.set(consumer, rules);
+    for (const p of rules)
+      addTo(idx.dependents, `${p.environment ?? ''}/${p.appId}/${p.serviceName}`, consumer);
+  }
+
+  #applyInstance(e: WatchEvent, notify: boolean): void {
+    const sk = splitTenantKey(e.kv.key, keys.instancePrefix);
+    if (sk?.rest.length !== 2) return;
+    const [sid, iid] = sk.rest as [string, string];
+    const idx = this.#idx(sk.tenant);
+    let map = idx.instances.get(sid);
+    const prev = map?.get(iid);
+    let inst: Instance | undefined;
+    if (e.type === 'DELETE') {
+      if (!prev || !map) return;
+      map.delete(iid);
+      if (map.size === 0) idx.instances.delete(sid);
+      idx.instanceCount--;
+      this.instanceCount--;
+      inst = prev.inst;
+    } else {
+      inst = parse<Instance>(e.kv);
+      if (!inst) return;
+      if (!map) {
+        map = new Map();
+        idx.instances.set(sid, map);
+      }
+      if (!prev) {
+        idx.instanceCount++;
+        this.instanceCount++;
+      }
+      map.set(iid, { inst, modRevision: e.kv.modRevision, lease: e.kv.lease });
+    }
+    if (!notify || this.#listeners.size === 0) return;
+    const service = idx.services.get(sid);
+    if (!service) return;
+    const action = e.type === 'DELETE' ? 'DELETE' : e.kv.version === 1 ? 'CREATE' : 'UPDATE';
+    const change: InstanceChange = {
+      action,
+      tenant: sk.tenant,
+      service,
+      instance: inst,
+      revision: e.revision,
+    };
+    for (const fn of this.#listeners) fn(change);
+  }
+}
+
+function parse<T>(kv: KeyValue): T | undefined {
+  try {
+    return JSON.parse(kv.value) as T;
+  } catch {
+    return undefined;
+  }
+}
