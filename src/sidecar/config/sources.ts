@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { canonicalKey, KNOWN_TOP } from './schema.ts';
 import { substitute } from './substitute.ts';
 import type { ConfigIssue } from './types.ts';
@@ -109,10 +109,11 @@ export function readYamlFile(
     issues.push({ file: name, key: '', message: `cannot read: ${(err as Error).message}` });
     return [];
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const at = e.linePos?.[0];
+      const at = lineCounter.linePos(e.pos[0]);
       const where = at ? `line ${at.line}, column ${at.col}: ` : '';
       issues.push({ file: name, key: '', message: `invalid YAML: ${where}${e.message.split('\n')[0]}` });
     }
