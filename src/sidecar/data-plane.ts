@@ -18,8 +18,10 @@ import { tcpProbe } from './admin/probes.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createAdminServer } from './admin/server.ts';
 import type { Probe } from './admin/types.ts';
+import { createBalancer } from './balancer/registry.ts';
 import { compose, Slot } from './chain/compose.ts';
 import type { Step } from './chain/types.ts';
+import { maskSecrets } from './config/mask.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
 import type { ServiceDirectory } from './discovery/types.ts';
 import { createInboundCallFactory } from './listeners/inbound.ts';
@@ -37,8 +39,8 @@ const log = createLogger('sidecar.data-plane');
 export interface DataPlaneDeps {
   readonly config: SidecarConfig;
   readonly directory: ServiceDirectory;
-  /** `createBalancer` from src/sidecar/balancer/registry.ts. */
-  readonly createBalancer: BalancerFactory;
+  /** Balancer by strategy name; default `createBalancer` from src/sidecar/balancer/registry.ts. */
+  readonly createBalancer?: BalancerFactory;
   /**
    * Health probes for /v1/mesher/health (e.g. `registry`, `registered`). A `localApp` TCP probe is
    * added when config has a local app and none is given.
@@ -46,7 +48,7 @@ export interface DataPlaneDeps {
   readonly probes?: Readonly<Record<string, Probe>>;
   /** Extra readiness conditions for /v1/mesher/ready (beyond "listeners are up"). */
   readonly readiness?: Readonly<Record<string, Probe>>;
-  /** The config module's `maskSecrets`; default masks values of secret-looking keys. */
+  /** How /v1/mesher/config masks secrets; default the config module's `maskSecrets` over the whole tree. */
   readonly maskSecrets?: (config: SidecarConfig) => unknown;
   /** Request-parsing limits of the proxy listeners. */
   readonly limits?: EdgeLimits;
@@ -78,14 +80,12 @@ export interface DataPlane {
   setConfig(next: SidecarConfig): void;
 }
 
-const SECRET_KEY = /(password|passwd|secret|token|credential|private|apikey|api_key|accesskey)/i;
-
-/** Fallback masking until the config module's `maskSecrets` is wired in. */
+/** The config with secret-looking values masked (src/sidecar/config/mask.ts). */
 export function defaultMaskSecrets(config: SidecarConfig): unknown {
-  const flat: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config.flat)) flat[k] = SECRET_KEY.test(k) ? '******' : v;
-  return { ...config, flat };
+  return maskSecrets(config as unknown as Record<string, unknown>);
 }
+
+const defaultBalancerFactory: BalancerFactory = (strategy) => createBalancer(strategy);
 
 function isUpstream(u: DataPlaneDeps['upstream']): u is Upstream {
   return u !== undefined && typeof (u as Upstream).request === 'function';
@@ -107,8 +107,9 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const clock = deps.clock ?? systemClock;
   const upstream = isUpstream(deps.upstream) ? deps.upstream : createHttpAgentUpstream(deps.upstream);
   const transport = createTransport(upstream);
+  const balancerFactory = deps.createBalancer ?? defaultBalancerFactory;
   let config = deps.config;
-  let balancers = new BalancerSet(config.loadBalance, deps.createBalancer);
+  let balancers = new BalancerSet(config.loadBalance, balancerFactory);
   let listening = false;
 
   function routes(cfg: SidecarConfig, set: BalancerSet): { outbound: EdgeRoute; inbound: EdgeRoute } {
@@ -191,7 +192,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     },
 
     setConfig(next) {
-      balancers = new BalancerSet(next.loadBalance, deps.createBalancer, balancers);
+      balancers = new BalancerSet(next.loadBalance, balancerFactory, balancers);
       const r = routes(next, balancers);
       config = next;
       outboundSlot.swap(r.outbound);
