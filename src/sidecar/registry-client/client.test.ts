@@ -223,6 +223,21 @@ test('failover on 5xx; a 5xx everywhere surfaces with its errorCode', async () =
   }
 });
 
+test('a request on a connection the registry dropped is repeated once on a fresh connection', async () => {
+  let n = 0;
+  const s = await stub((_req, _b, res) => {
+    if (n++ === 0) res.socket?.destroy();
+    else json(res, 200, {});
+  });
+  const c = createRegistryClient(cfg([s.url]));
+  try {
+    await c.heartbeat('s', 'i');
+    assert.equal(s.seen.length, 2);
+  } finally {
+    await c.close();
+  }
+});
+
 test('every address unreachable → kind "unreachable"; slow registry → kind "timeout"', async () => {
   const dead1 = await deadAddress();
   const dead2 = await deadAddress();

@@ -71,7 +71,7 @@ export class RegistryTransport {
     for (const address of this.pool.order()) {
       if (req.signal?.aborted) throw abortedError(address, req.signal.reason);
       try {
-        const res = await this.#once(address, req);
+        const res = await this.#onceWithReconnect(address, req);
         if (res.status >= 500) {
           last = serverError(res);
           this.pool.markFailed(address);
@@ -87,6 +87,22 @@ export class RegistryTransport {
       }
     }
     throw last ?? new RegistryError('unreachable', 'no registry address to try');
+  }
+
+  /**
+   * A pooled keep-alive connection the registry closed (restart, idle timeout) fails the request
+   * written on it with a socket error; that says nothing about the registry, so try once more on a
+   * fresh connection before calling the address failed. Every call the sidecar makes is idempotent
+   * (the instanceId is chosen client-side), so the repeat is safe.
+   */
+  async #onceWithReconnect(address: string, req: TransportRequest): Promise<TransportResponse> {
+    try {
+      return await this.#once(address, req);
+    } catch (err) {
+      const code = ((err as RegistryError).cause as { code?: string } | undefined)?.code;
+      if ((err as RegistryError).kind !== 'unreachable' || !STALE_SOCKET_CODES.has(code ?? '')) throw err;
+      return await this.#once(address, req);
+    }
   }
 
   async close(): Promise<void> {
@@ -156,6 +172,8 @@ export class RegistryTransport {
     }
   }
 }
+
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 function isUndiciTimeout(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
