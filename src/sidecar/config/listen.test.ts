@@ -122,13 +122,13 @@ for (const row of rows) {
       (row.errors ?? []).map((e) => e[0]),
       JSON.stringify(problems),
     );
-    row.errors?.forEach(([, re], i) => assert.match(problems[i]?.message ?? '', re));
+    for (const [i, [, re]] of (row.errors ?? []).entries()) assert.match(problems[i]?.message ?? '', re);
     assert.deepEqual(
       notes.map((p) => p.key),
       (row.notes ?? []).map((e) => e[0]),
       JSON.stringify(notes),
     );
-    row.notes?.forEach(([, re], i) => assert.match(notes[i]?.message ?? '', re));
+    for (const [i, [, re]] of (row.notes ?? []).entries()) assert.match(notes[i]?.message ?? '', re);
     if (row.out) {
       const [o, i, a, ad] = row.out.map((s) => (s === '-' ? null : hp(s)));
       assert.deepEqual(l, { outbound: o, inbound: i, advertise: a, admin: ad });
