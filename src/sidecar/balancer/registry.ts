@@ -40,11 +40,11 @@ function normalize(name: string): string {
 /** Register a strategy under `name` (its canonical spelling). Throws if the name is taken. */
 export function registerBalancer(name: string, factory: BalancerFactory): void {
   const key = normalize(name);
-  if (key === '') throw new BalancerConfigError('UNKNOWN_BALANCER', 'a balancer name must not be empty');
+  if (key === '') throw new TypeError('a balancer name must not be empty');
   const existing = registry.get(key);
   if (existing !== undefined) {
     throw new BalancerConfigError(
-      'UNKNOWN_BALANCER',
+      'DUPLICATE_BALANCER',
       `balancer "${name}" is already registered as "${existing.name}"`,
     );
   }
