@@ -130,7 +130,7 @@ export async function registerInstance(
 
 function mustInstance(ctx: RegistryContext, t: Tenant, sid: string, iid: string) {
   pathId(sid, 'serviceId');
-  pathId(iid, 'instanceId');
+  checkStr(iid, 'instanceId', { min: 1, max: 64, re: INSTANCE_ID_RE });
   const entry = ctx.catalog.instance(t, sid, iid);
   if (!entry) throw new RegistryError(400017, 'Instance does not exist.');
   return entry;

@@ -82,7 +82,8 @@ export async function createService(ctx: RegistryContext, t: Tenant, svc: MicroS
   if (!isSelf && ctx.catalog.serviceCount >= ctx.config.quota.services)
     throw new RegistryError(400100, `no quota to create service, max ${ctx.config.quota.services}`);
   const sid = requested || serviceIdFor(indexKey);
-  const stored = { serviceId: sid, ...svc };
+  const { serviceId: _ignored, ...rest } = svc;
+  const stored = { serviceId: sid, ...rest };
   const success: Op[] = [
     { type: 'put', key: keys.service(t, sid), value: JSON.stringify(stored) },
     { type: 'put', key: indexKey, value: sid },
