@@ -85,7 +85,7 @@ export const DEFAULT_SERVICE_POLICY: ServicePolicy = deepFreeze({
 export const DEFAULT_RATE_LIMIT: RateLimitConfig = deepFreeze({
   enabled: true,
   enforced: true,
-  limits: {},
+  limits: Object.create(null) as Record<string, never>,
   fallback: null,
 });
 
