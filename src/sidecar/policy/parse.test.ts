@@ -321,7 +321,10 @@ test('a service called __proto__ is just a service', () => {
   assert.deepEqual(issues, []);
   assert.equal(policyFor(policies, '__proto__').breaker.forceOpen, true);
   const proto = '__proto__';
-  assert.equal(Object.getOwnPropertyDescriptor(policies.rateLimit.consumer.limits, proto)?.value.ratePerSec, 1);
+  assert.equal(
+    Object.getOwnPropertyDescriptor(policies.rateLimit.consumer.limits, proto)?.value.ratePerSec,
+    1,
+  );
 });
 
 test('property: parse never throws, and valid output always round-trips', () => {
