@@ -166,6 +166,10 @@ test('registry down after start: the cache keeps serving and nothing is emitted'
   assert.equal(dir.peek('server'), snap);
   await flush();
   assert.equal(updates.length, 1);
+  const h = dir.health();
+  assert.match(h.lastError ?? '', /down/);
+  assert.equal(h.trackedServices, 1);
+  assert.ok((h.lastOkAt ?? 0) < clock.now());
   dir.close();
 });
 

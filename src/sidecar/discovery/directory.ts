@@ -64,6 +64,17 @@ export interface ManagedServiceDirectory extends ServiceDirectory {
   refresh(full?: boolean): Promise<void>;
   /** True while the watch connection is open. */
   readonly watching: boolean;
+  /** For the admin API's health: when the registry last answered a discovery query, and the last failure. */
+  health(): DirectoryHealth;
+}
+
+export interface DirectoryHealth {
+  readonly watching: boolean;
+  readonly trackedServices: number;
+  /** Clock time of the last registry answer to a discovery query. */
+  readonly lastOkAt?: number;
+  /** The last failure, cleared by the next answer. */
+  readonly lastError?: string;
 }
 
 const SERVICE_NAME_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9_\-.:]{0,287}[a-zA-Z0-9])?$/;
@@ -97,6 +108,8 @@ class Directory implements ManagedServiceDirectory {
   #batchUnsupported = false;
   #consumerId: string | undefined;
   #registered = false;
+  #lastOkAt: number | undefined;
+  #lastError: string | undefined;
 
   constructor(o: ServiceDirectoryOptions) {
     this.#api = o.api;
@@ -122,6 +135,15 @@ class Directory implements ManagedServiceDirectory {
         onConsumerUnknown: () => this.#identity?.reportLost('registry watch: consumer id unknown'),
       });
     }
+  }
+
+  health(): DirectoryHealth {
+    return {
+      watching: this.watching,
+      trackedServices: this.#entries.size,
+      lastOkAt: this.#lastOkAt,
+      lastError: this.#lastError,
+    };
   }
 
   get watching(): boolean {
@@ -312,6 +334,12 @@ class Directory implements ManagedServiceDirectory {
 
   #applyResult(e: ServiceEntry, r: BatchFindItemResult): void {
     const now = this.#clock.now();
+    if (r.kind !== 'failed' || r.error.kind === 'registry') {
+      this.#lastOkAt = now;
+      this.#lastError = undefined;
+    } else {
+      this.#lastError = r.error.message;
+    }
     if (r.kind === 'updated') {
       e.checkedAt = now;
       e.failedAt = 0;
