@@ -19,14 +19,17 @@ export class ConfigError extends Error {
   /** Stable machine-readable code (the data-plane catalogue in src/shared/errors.ts is for responses). */
   readonly code = 'CONFIG_INVALID';
   readonly issues: readonly ConfigIssue[];
+  /** Warnings found in the same pass (unknown keys...); often the real cause, so print them too. */
+  readonly warnings: readonly string[];
 
-  constructor(issues: readonly ConfigIssue[]) {
+  constructor(issues: readonly ConfigIssue[], warnings: readonly string[] = []) {
     const n = issues.length;
     super(
       `invalid sidecar configuration (${n} problem${n === 1 ? '' : 's'}):\n${issues.map(formatIssue).join('\n')}`,
     );
     this.name = 'ConfigError';
     this.issues = Object.freeze([...issues]);
+    this.warnings = Object.freeze([...warnings]);
   }
 
   get [BRAND](): true {

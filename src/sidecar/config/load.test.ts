@@ -299,7 +299,14 @@ const cases: Case[] = [
       'microservice.yaml':
         'servicecomb:\n  service: { name: -bad-, version: 1.99999.0, environment: prod, app: "a b" }\n',
     },
-    env: { servicecomb_registry_heartbeat_interval: '-1', SERVICE_PORTS: 'rest:99999' },
+    env: {
+      servicecomb_registry_heartbeat_interval: '-1',
+      SERVICE_PORTS: 'rest:99999',
+      servicecomb_regsitry_watch: 'true',
+    },
+    warnings: [
+      /env: servicecomb_regsitry_watch: unknown key \(did you mean servicecomb\.registry\.watch\?\)/,
+    ],
     issues: [
       [
         'chassis.yaml',
@@ -424,6 +431,13 @@ for (const c of cases) {
       // The message lists every issue, one per line, as file: key: message.
       const lines = (caught as Error).message.split('\n').slice(1);
       assert.equal(lines.length, got.length);
+      for (const re of c.warnings ?? []) {
+        const ws = (caught as ConfigError).warnings;
+        assert.ok(
+          ws.some((w) => re.test(w)),
+          `no warning matches ${re}:\n${ws.join('\n')}`,
+        );
+      }
       return;
     }
     const { config, warnings } = run();

@@ -97,8 +97,20 @@ export function loadSidecarConfig(opts: LoadOptions = {}): LoadResult {
     issues,
     warnings,
   );
-  if (issues.length > 0) throw new ConfigError(dedupe(issues));
+  if (issues.length > 0) throw new ConfigError(sortIssues(dedupe(issues)), warnings);
   return deepFreeze({ config, warnings });
+}
+
+/** Group by file (files first, then env, then command line), keeping discovery order within one. */
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  const rank = (f: string) => (f === 'env' ? 1 : f === 'command line' ? 2 : 0);
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort(
+      (a, b) =>
+        rank(a.issue.file) - rank(b.issue.file) || a.issue.file.localeCompare(b.issue.file) || a.i - b.i,
+    )
+    .map((x) => x.issue);
 }
 
 function dedupe(issues: readonly ConfigIssue[]): ConfigIssue[] {
