@@ -189,6 +189,7 @@ function validate(
   };
   let out = policy;
   for (const section of Object.keys(checks) as Section[]) {
+    if (policy[section] === fallback[section]) continue; // inherited unchanged: already valid
     try {
       checks[section](policy);
     } catch (err) {
