@@ -1,0 +1,180 @@
+/**
+ * @module bench/registry/jobs
+ * The load the registry benchmark generates, as plain async functions over an undici Pool
+ * (ScClient). They run inside worker threads (load-worker.ts) so several event loops share the
+ * client work; each returns counts and, where asked, latency samples in milliseconds.
+ */
+import { ScClient } from '../lib/sc-client.ts';
+
+export type Job =
+  | {
+      readonly kind: 'register';
+      readonly origin: string;
+      readonly serviceIds: readonly string[];
+      /** Instance numbers [from, to) to register; instance i goes to service i % serviceIds.length. */
+      readonly from: number;
+      readonly to: number;
+      readonly connections: number;
+      readonly concurrency: number;
+    }
+  | {
+      readonly kind: 'heartbeat';
+      readonly origin: string;
+      readonly instances: readonly (readonly [string, string])[];
+      readonly seconds: number;
+      readonly connections: number;
+      readonly concurrency: number;
+    }
+  | {
+      readonly kind: 'find';
+      readonly origin: string;
+      readonly serviceNames: readonly string[];
+      readonly consumerId: string;
+      readonly seconds: number;
+      readonly connections: number;
+      /** Open loop at this many requests/s (latency from the scheduled send time); 0 = closed loop. */
+      readonly rate: number;
+      readonly concurrency: number;
+    };
+
+export interface JobResult {
+  readonly ok: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly firstError?: string;
+  /** register: the new [serviceId, instanceId] pairs. */
+  readonly instances?: [string, string][];
+  /** find: latency samples in ms. */
+  readonly latencies?: number[];
+}
+
+const now = (): number => performance.now();
+
+/** Run `body` on `concurrency` loops until `more()` says stop; counts outcomes. */
+async function loops(
+  concurrency: number,
+  more: () => boolean,
+  body: () => Promise<boolean | string>,
+): Promise<{ ok: number; failed: number; firstError?: string }> {
+  let ok = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (more()) {
+        let r: boolean | string;
+        try {
+          r = await body();
+        } catch (err) {
+          r = err instanceof Error ? err.message : String(err);
+        }
+        if (r === true) ok++;
+        else {
+          failed++;
+          firstError ??= typeof r === 'string' ? r : 'unexpected status';
+        }
+      }
+    }),
+  );
+  return { ok, failed, firstError };
+}
+
+export async function runJob(job: Job): Promise<JobResult> {
+  const client = new ScClient(job.origin, { connections: job.connections });
+  try {
+    const t0 = now();
+    if (job.kind === 'register') {
+      const out: [string, string][] = [];
+      let next = job.from;
+      const r = await loops(
+        job.concurrency,
+        () => next < job.to,
+        async () => {
+          const i = next++;
+          const sid = job.serviceIds[i % job.serviceIds.length]!;
+          const iid = await client.registerInstance(sid, {
+            endpoints: [`rest://127.0.${(i >> 16) & 255}.${(i >> 8) & 255}:${10000 + (i & 255)}`],
+            hostName: `host-${i}`,
+            intervalS: 300,
+            times: 3,
+          });
+          out.push([sid, iid]);
+          return true;
+        },
+      );
+      return { ...r, seconds: (now() - t0) / 1000, instances: out };
+    }
+    if (job.kind === 'heartbeat') {
+      const end = t0 + job.seconds * 1000;
+      let k = Math.floor(Math.random() * job.instances.length);
+      const r = await loops(
+        job.concurrency,
+        () => now() < end,
+        async () => {
+          const [sid, iid] = job.instances[k++ % job.instances.length]!;
+          const res = await client.heartbeat(sid, iid);
+          return res.status === 200 || `heartbeat HTTP ${res.status}`;
+        },
+      );
+      return { ...r, seconds: (now() - t0) / 1000 };
+    }
+    return await runFind(client, job, t0);
+  } finally {
+    await client.close();
+  }
+}
+
+async function runFind(
+  client: ScClient,
+  job: Extract<Job, { kind: 'find' }>,
+  t0: number,
+): Promise<JobResult> {
+  const end = t0 + job.seconds * 1000;
+  const latencies: number[] = [];
+  const one = async (scheduled: number): Promise<boolean | string> => {
+    const name = job.serviceNames[Math.floor(Math.random() * job.serviceNames.length)]!;
+    const res = await client.find(name, job.consumerId);
+    latencies.push(now() - scheduled);
+    const n = (res.json as { instances?: unknown[] } | undefined)?.instances?.length ?? 0;
+    return (res.status === 200 && n > 0) || `find HTTP ${res.status} with ${n} instances`;
+  };
+  if (job.rate <= 0) {
+    const r = await loops(
+      job.concurrency,
+      () => now() < end,
+      () => one(now()),
+    );
+    return { ...r, seconds: (now() - t0) / 1000, latencies };
+  }
+  // Open loop: request k is due at t0 + k/rate; latency counts from the due time, so a slow
+  // answer that delays later sends is charged to them (no coordinated omission).
+  let ok = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const pending: Promise<void>[] = [];
+  const interval = 1000 / job.rate;
+  for (let k = 0; ; k++) {
+    const due = t0 + k * interval;
+    if (due >= end) break;
+    const wait = due - now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      one(due).then(
+        (r) => {
+          if (r === true) ok++;
+          else {
+            failed++;
+            firstError ??= String(r);
+          }
+        },
+        (err: unknown) => {
+          failed++;
+          firstError ??= String(err);
+        },
+      ),
+    );
+    if (pending.length > 10_000) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return { ok, failed, firstError, seconds: (now() - t0) / 1000, latencies };
+}

@@ -1,0 +1,139 @@
+/**
+ * @module bench/run
+ * `npm run bench [-- --smoke] [--scenarios a,b] [--rounds N] [--seconds S]`: the data-plane
+ * benchmark. Installs missing peers, starts the backend (nginx, core 0) and every scenario
+ * (proxies on core 1) on loopback ports, warms them up, then runs rounds of short interleaved
+ * slices (every measure over every scenario in turn), stops everything, prints the tables and
+ * writes the raw slices plus the summary to bench/results/bench-<date>.json (and latest.json).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from './lib/args.ts';
+import { ensureTools } from './lib/install.ts';
+import { describeMachine, machineInfo } from './lib/machine.ts';
+import { ROOT } from './lib/mesher-proc.ts';
+import { buildPlan, runSlice, type SliceRecord } from './lib/plan.ts';
+import { peakRssMb, processTree } from './lib/proc-stats.ts';
+import { Supervisor } from './lib/procs.ts';
+import { startAll, verify } from './lib/setup.ts';
+import { rotate } from './lib/stats.ts';
+import { summarise } from './report/summary.ts';
+import { LEGEND, latencyTable, mainTable } from './report/table.ts';
+
+const log = (s: string): void => {
+  process.stderr.write(`bench: ${s}\n`);
+};
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const cores = { load: '0', proxy: '1' };
+  const tmp = join(ROOT, '.bench-tmp');
+  const stale = new Supervisor(tmp);
+  if (stale.reapStale() > 0) log('killed processes left by an earlier run');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const sup = new Supervisor(tmp);
+  sup.hookExit();
+  if (!sup.taskset) log('taskset not found: processes are not pinned');
+
+  const machine = machineInfo();
+  log(describeMachine(machine));
+  if (machine.nproc < 2) {
+    cores.proxy = '0';
+    log('only one core: proxies share core 0 with the load generator');
+  }
+  const tools = ensureTools(['nginx', 'haproxy', 'wrk', 'h2load'], log);
+  const plan = buildPlan().filter((m) => (m.kind === 'wrk' ? tools.has('wrk') : tools.has('h2load')));
+  const timing = { wrkSeconds: args.seconds, rateSeconds: args.seconds, loadCpu: cores.load };
+  const loadTools = { wrk: tools.get('wrk'), h2load: tools.get('h2load') };
+
+  const setup = await startAll(sup, tools, args.scenarios, cores, log);
+  try {
+    for (const sc of [...setup.scenarios]) {
+      const bad = await verify(sc);
+      if (bad) {
+        log(`SKIP ${sc.label}: response check failed: ${bad}`);
+        setup.skipped.push({ id: sc.id, label: sc.label, reason: `response check failed: ${bad}` });
+        setup.scenarios.splice(setup.scenarios.indexOf(sc), 1);
+      }
+    }
+    const scenarios = setup.scenarios;
+
+    // Warm-up (JIT, connection pools): 64 connections, 1 KB, not recorded.
+    const warm = plan.find((m) => m.kind === 'wrk');
+    if (warm) {
+      for (const sc of scenarios) {
+        await runSlice(sup, loadTools, { ...timing, wrkSeconds: args.smoke ? 1 : 2 }, sc, warm, -1);
+      }
+    }
+
+    const slices: SliceRecord[] = [];
+    const started = Date.now();
+    for (let round = 0; round < args.rounds; round++) {
+      for (const m of plan) {
+        for (const sc of rotate(scenarios, round)) {
+          const rec = await runSlice(sup, loadTools, timing, sc, m, round);
+          slices.push(rec);
+          const detail = rec.error
+            ? `FAILED ${rec.error}`
+            : `${rec.rps.toFixed(0)} rps` +
+              (rec.p99 !== undefined ? ` p50 ${rec.p50?.toFixed(2)} p99 ${rec.p99.toFixed(2)} ms` : '') +
+              (rec.errors ? ` ${rec.errors} errors` : '');
+          log(`round ${round + 1}/${args.rounds} ${m.id} ${sc.label}: ${detail}`);
+        }
+      }
+    }
+    const peak: Record<string, number> = {};
+    for (const sc of scenarios) {
+      const pids = sc.proxyPids().flatMap((p) => processTree(p));
+      peak[sc.id] = pids.length ? peakRssMb(pids) : Number.NaN;
+    }
+    const summary = summarise(scenarios, plan, slices, peak);
+
+    const out = [
+      `## Data-plane benchmark${args.smoke ? ' (smoke)' : ''}`,
+      '',
+      describeMachine(machine),
+      `${args.rounds} round(s), ${args.seconds} s per slice, ${((Date.now() - started) / 1000).toFixed(0)} s measuring; proxies on core ${cores.proxy}, backend + load on core ${cores.load}.`,
+      '',
+      mainTable(summary, plan),
+      '',
+      'Latency added over direct (ms) at fixed open-loop rates, 1 KB:',
+      '',
+      latencyTable(summary, plan),
+      '',
+      LEGEND,
+      ...setup.skipped.map((s) => `Skipped ${s.label}: ${s.reason}`),
+    ].join('\n');
+    process.stdout.write(`${out}\n`);
+
+    const resultsDir = join(ROOT, 'bench/results');
+    mkdirSync(resultsDir, { recursive: true });
+    const json = JSON.stringify(
+      { machine, args, cores, plan, skipped: setup.skipped, summary, slices },
+      null,
+      1,
+    );
+    const file = join(
+      resultsDir,
+      `bench-${machine.date.replace(/[:.]/g, '-')}${args.smoke ? '-smoke' : ''}.json`,
+    );
+    writeFileSync(file, json);
+    writeFileSync(join(resultsDir, args.smoke ? 'latest-smoke.json' : 'latest.json'), json);
+    log(`results written to ${file}`);
+    const failed = slices.filter((s) => s.error).length;
+    return scenarios.length > 1 && failed < slices.length ? 0 : 1;
+  } finally {
+    await setup.close();
+    await sup.stopAll();
+    rmSync(join(tmp, 'pids'), { force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
