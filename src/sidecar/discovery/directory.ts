@@ -130,7 +130,7 @@ class Directory implements ManagedServiceDirectory {
         random: o.random,
         log: this.#log,
         backoff: o.watchBackoff,
-        onOpen: () => void this.refresh(true),
+        onOpen: () => void this.refresh(true).catch(() => undefined),
         onEvent: (e) => this.#onEvent(e),
         onConsumerUnknown: () => this.#identity?.reportLost('registry watch: consumer id unknown'),
       });
@@ -171,10 +171,12 @@ class Directory implements ManagedServiceDirectory {
   // === ServiceDirectory ===
 
   async lookup(serviceName: string, app: string = this.#ownApp): Promise<ServiceSnapshot> {
+    const key = entryKey(serviceName, app);
+    const hit = this.#touch(key)?.snapshot; // hot path: no validation needed for a cached name
+    if (hit) return hit;
     if (!SERVICE_NAME_RE.test(serviceName) || !SERVICE_NAME_RE.test(app)) {
       throw new MeshError('SERVICE_NOT_FOUND', { service: serviceName });
     }
-    const key = entryKey(serviceName, app);
     for (let round = 0; round < 3; round++) {
       const entry = this.#touch(key);
       if (entry?.snapshot) return entry.snapshot;
@@ -241,7 +243,9 @@ class Directory implements ManagedServiceDirectory {
     if (this.#closed) return;
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
-      void this.refresh().finally(() => this.#scheduleRefresh());
+      this.refresh()
+        .catch((err: unknown) => this.#log.error({ err }, 'refresh failed unexpectedly'))
+        .finally(() => this.#scheduleRefresh());
     }, this.#refreshMs);
   }
 
@@ -391,7 +395,7 @@ class Directory implements ManagedServiceDirectory {
       this.#watch.setConsumer(id); // its onOpen does a full refresh
     else if (becameRegistered && this.#entries.size > 0) {
       // (Re-)registered: record our dependencies (again) under this consumer id.
-      void this.refresh(true);
+      void this.refresh(true).catch(() => undefined);
     }
   }
 
