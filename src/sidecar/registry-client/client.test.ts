@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { createRegistryClient } from './client.ts';
@@ -348,5 +349,37 @@ test('watch: "service does not exist" becomes a 400012 close; a dead address an 
     wss.close();
     await c.close();
     await dead.close();
+  }
+});
+
+test('watch: a peer that completed the handshake but went silent is detected by client pings', async () => {
+  // A "registry" that accepts the WebSocket upgrade and then never answers anything (no pongs).
+  const sockets: Socket[] = [];
+  const tcp = createTcpServer((sock) => {
+    sockets.push(sock);
+    sock.once('data', (buf) => {
+      const key = /sec-websocket-key: *(.+)\r\n/i.exec(buf.toString())?.[1]?.trim() ?? '';
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      sock.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+    });
+  });
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+  const c = createRegistryClient(cfg([url]), { watchPingIntervalMs: 50 });
+  try {
+    let opened = false;
+    const t0 = Date.now();
+    const err = await new Promise<RegistryError | undefined>((resolve) => {
+      c.watch('me', { onOpen: () => (opened = true), onEvent() {}, onClose: resolve });
+    });
+    assert.equal(opened, true);
+    assert.equal(err?.kind, 'timeout');
+    assert.ok(Date.now() - t0 < 2000);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => tcp.close(r));
+    await c.close();
   }
 });
