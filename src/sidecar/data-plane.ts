@@ -12,7 +12,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Clock, systemClock } from '../shared/clock.ts';
+import { type Clock, systemClock, type TimerHandle } from '../shared/clock.ts';
 import { createLogger } from '../shared/log.ts';
 import { tcpProbe } from './admin/probes.ts';
 import { createAdminRouter } from './admin/router.ts';
@@ -176,13 +176,25 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
       const closed = servers().map(
         (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
       );
+      outbound.drain();
+      inbound?.drain();
       for (const s of servers()) s.closeIdleConnections();
       const drainMs = opts.drainMs ?? 0;
       if (drainMs > 0) {
+        // Responses written from now on close their connection; connections that turn idle
+        // otherwise (a stream that just ended) are swept every 100 ms.
+        const sweep = clock.setInterval(() => {
+          for (const s of servers()) s.closeIdleConnections();
+        }, 100);
+        let deadline: TimerHandle | undefined;
         await Promise.race([
           Promise.all(closed),
-          new Promise<void>((resolve) => clock.setTimeout(resolve, drainMs)),
+          new Promise<void>((resolve) => {
+            deadline = clock.setTimeout(resolve, drainMs);
+          }),
         ]);
+        sweep.cancel();
+        deadline?.cancel();
       }
       for (const s of servers()) s.closeAllConnections();
       const raw: Duplex[] = [...outbound.rawSockets, ...(inbound?.rawSockets ?? [])];

@@ -116,7 +116,7 @@ test('two hops: consumer sidecar -> provider sidecar -> app, identity carried th
 });
 
 test('X-Forwarded-Port selects a declared service port', async () => {
-  const res = await request('http://server2:' + admin.port + '/x', { dispatcher: agent });
+  const res = await request(`http://server2:${admin.port}/x`, { dispatcher: agent });
   assert.equal(res.statusCode, 200);
   assert.equal(await res.body.text(), 'app-admin');
 });

@@ -45,6 +45,8 @@ export interface EdgeRoute {
 export interface EdgeServer {
   readonly server: Server;
   readonly rawSockets: Set<Duplex>;
+  /** From now on every response closes its connection (graceful shutdown). */
+  drain(): void;
 }
 
 const CLIENT_ERRORS: Record<string, ErrorCode> = {
@@ -68,6 +70,7 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
 
 export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): EdgeServer {
   const rawSockets = new Set<Duplex>();
+  let draining = false;
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes ?? 16384,
     headersTimeout: limits.headersTimeoutMs ?? 10_000,
@@ -95,7 +98,10 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
       return;
     }
     route.handler(call).then(
-      (outcome) => writeOutcome(res, outcome),
+      (outcome) => {
+        if (draining) res.shouldKeepAlive = false;
+        writeOutcome(res, outcome);
+      },
       (err) => {
         // The client may still be sending a body the chain never read: drain it so the
         // connection can carry the error response (and maybe the next request).
@@ -134,5 +140,11 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
   server.on('upgrade', onRaw('upgrade'));
   server.on('connect', onRaw('tunnel'));
   server.on('clientError', onClientError);
-  return { server, rawSockets };
+  return {
+    server,
+    rawSockets,
+    drain: () => {
+      draining = true;
+    },
+  };
 }
