@@ -11,6 +11,7 @@
 import type { Clock, Random } from '../../shared/clock.ts';
 import type { Endpoint } from '../discovery/types.ts';
 import { EndpointState } from './endpoint-state.ts';
+import { type Random30, random30From } from './random-source.ts';
 import type { Balancer, CallReport, EndpointStats, PickRequest, PickResult } from './types.ts';
 import { ZonePreference } from './zone.ts';
 
@@ -25,7 +26,8 @@ export const UNAVAILABLE: PickResult = Object.freeze({ kind: 'unavailable' });
 export abstract class EndpointSetBalancer implements Balancer {
   abstract readonly name: string;
   protected readonly clock: Clock;
-  protected readonly random: Random;
+  /** Random integers in [0, 2^30) (see ./random-source.ts for why not doubles). */
+  protected readonly random: Random30;
   /** The current endpoints' state, in the order `update()` gave them (duplicate keys dropped). */
   protected states: EndpointState[] = [];
   protected byKey = new Map<string, EndpointState>();
@@ -33,7 +35,7 @@ export abstract class EndpointSetBalancer implements Balancer {
 
   constructor(deps: BalancerDeps) {
     this.clock = deps.clock;
-    this.random = deps.random;
+    this.random = random30From(deps.random);
   }
 
   update(endpoints: readonly Endpoint[]): void {

@@ -3,8 +3,8 @@
  * Allocation-free selection helpers the strategies share: uniform choice over a candidate list
  * that skips excluded keys (and optionally one index), without copying or filtering arrays.
  */
-import type { Random } from '../../shared/clock.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import type { Random30 } from './random-source.ts';
 
 /** Random draws tried before falling back to an exact count-and-scan over the allowed candidates. */
 const DRAWS_BEFORE_SCAN = 4;
@@ -22,7 +22,7 @@ export function uniformAllowed(
   states: readonly EndpointState[],
   cands: Int32Array | undefined,
   exclude: ReadonlySet<string> | undefined,
-  random: Random,
+  random: Random30,
   skip = -1,
 ): number {
   const count = cands === undefined ? states.length : cands.length;
@@ -47,8 +47,7 @@ export function uniformAllowed(
   return -1; // unreachable
 }
 
-/** floor(random() * count), clamped so a misbehaving random source (returning 1 or NaN) stays in range. */
-export function drawIndex(random: Random, count: number): number {
-  const pos = Math.floor(random() * count);
-  return pos >= 0 && pos < count ? pos : 0;
+/** A random position in [0, count); count is at most a few thousand, so the modulo bias is negligible. */
+export function drawIndex(random: Random30, count: number): number {
+  return random() % count;
 }

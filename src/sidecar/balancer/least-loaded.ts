@@ -10,6 +10,7 @@
  */
 import { type BalancerDeps, EndpointSetBalancer } from './base.ts';
 import { uniformAllowed } from './choose.ts';
+import { RANDOM30_RANGE } from './random-source.ts';
 
 /** Least chance the slower of two tied endpoints is chosen (keeps its latency estimate fresh). */
 const TIE_FLOOR = 0.05;
@@ -34,7 +35,7 @@ export class LeastLoadedBalancer extends EndpointSetBalancer {
     let pA = (lb + 1) / (la + lb + 2);
     if (pA < TIE_FLOOR) pA = TIE_FLOOR;
     else if (pA > 1 - TIE_FLOOR) pA = 1 - TIE_FLOOR;
-    return this.random() < pA ? a : b;
+    return this.random() < pA * RANDOM30_RANGE ? a : b;
   }
 }
 

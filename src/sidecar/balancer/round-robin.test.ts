@@ -60,3 +60,13 @@ test('the rotation continues across update() and wraps to the new size', () => {
   assert.equal(new Set(seen).size, 2);
   for (let i = 1; i < seen.length; i++) assert.notEqual(seen[i], seen[i - 1], 'alternates between the two');
 });
+
+test('pick() hands out a prebuilt result per endpoint (no allocation per pick)', () => {
+  const b = make(1);
+  const [only] = fakeEndpoints(1);
+  b.update([only!]);
+  const first = b.pick();
+  assert.equal(b.pick(), first);
+  assert.ok(Object.isFrozen(first), 'results are frozen, so sharing them is safe');
+  assert.equal(b.pick({ exclude: new Set([only!.key]) }), b.pick({ exclude: new Set([only!.key]) }));
+});

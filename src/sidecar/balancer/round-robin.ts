@@ -5,18 +5,16 @@
  * are skipped in place; the cursor survives `update()` and wraps to the new size.
  */
 import { type BalancerDeps, EndpointSetBalancer } from './base.ts';
-import { drawIndex, excluded } from './choose.ts';
-
-/** Upper bound of the random starting cursor (any value works: it is reduced modulo the size). */
-const START_RANGE = 1 << 30;
+import { excluded } from './choose.ts';
 
 export class RoundRobinBalancer extends EndpointSetBalancer {
   readonly name: string = 'RoundRobin';
+  /** Next position to try; random at first (any value works: it is reduced modulo the size). */
   #cursor: number;
 
   constructor(deps: BalancerDeps) {
     super(deps);
-    this.#cursor = drawIndex(deps.random, START_RANGE);
+    this.#cursor = this.random();
   }
 
   protected choose(cands: Int32Array | undefined, exclude: ReadonlySet<string> | undefined): number {

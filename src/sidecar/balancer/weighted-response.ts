@@ -17,6 +17,7 @@ import { type BalancerDeps, EndpointSetBalancer } from './base.ts';
 import { excluded } from './choose.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { parseOptions } from './options.ts';
+import { RANDOM30_RANGE } from './random-source.ts';
 
 export const WEIGHTED_RESPONSE_OPTIONS = {
   decayMs: { default: 10_000, min: 1, max: 3_600_000, doc: 'latency decay time constant, ms' },
@@ -28,6 +29,8 @@ export const WEIGHTED_RESPONSE_OPTIONS = {
 const LATENCY_FLOOR_MS = 1;
 /** Rebuild after this many reports (or one per endpoint, if more) even before refreshMs. */
 const MIN_REPORTS_PER_REBUILD = 16;
+/** Without reports, the clock is read (to age latencies) once per this many picks. */
+const CLOCK_CHECK_EVERY = 32;
 /** Draws tried before the exact scan when excludes are present. */
 const DRAWS_BEFORE_SCAN = 4;
 
@@ -47,6 +50,7 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
   #builtAt = 0;
   #stale = true;
   #reportsSince = 0;
+  #picksSinceClock = 0;
   readonly #tierTables = new WeakMap<Int32Array, TierTable>();
 
   constructor(deps: BalancerDeps, options?: unknown) {
@@ -57,9 +61,9 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
     this.#refreshMs = o.refreshMs;
   }
 
-  /** Current weight of each endpoint by key (for tests and the admin API; rebuilds if due). */
+  /** Current weight of each endpoint by key (for tests and the admin API; rebuilt first). */
   weights(): ReadonlyMap<string, number> {
-    this.#maybeRebuild();
+    this.#rebuild(this.clock.now());
     const out = new Map<string, number>();
     for (let i = 0; i < this.states.length; i++) out.set(this.states[i]!.endpoint.key, this.#weights[i]!);
     return out;
@@ -79,7 +83,7 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
     const count = cum.length;
     const total = cum[count - 1]!;
     for (let d = 0; d < DRAWS_BEFORE_SCAN; d++) {
-      const pos = upperBound(cum, this.random() * total);
+      const pos = upperBound(cum, this.random() * (total / RANDOM30_RANGE));
       const i = cands === undefined ? pos : cands[pos]!;
       if (!excluded(this.states[i]!, exclude)) return i;
     }
@@ -90,7 +94,7 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
       if (!excluded(this.states[i]!, exclude)) allowed += this.#weights[i]!;
     }
     if (allowed <= 0) return -1;
-    let r = this.random() * allowed;
+    let r = this.random() * (allowed / RANDOM30_RANGE);
     let last = -1;
     for (let pos = 0; pos < count; pos++) {
       const i = cands === undefined ? pos : cands[pos]!;
@@ -103,16 +107,16 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
   }
 
   #maybeRebuild(): void {
-    const now = this.clock.now();
-    const n = this.states.length;
-    if (
-      this.#stale ||
-      this.#reportsSince >= Math.max(MIN_REPORTS_PER_REBUILD, n) ||
-      now - this.#builtAt >= this.#refreshMs ||
-      now < this.#builtAt // the clock went backwards
-    ) {
-      this.#rebuild(now);
+    if (this.#stale || this.#reportsSince >= Math.max(MIN_REPORTS_PER_REBUILD, this.states.length)) {
+      this.#rebuild(this.clock.now());
+      return;
     }
+    // Reading the clock returns a boxed double (an allocation), so only every CLOCK_CHECK_EVERY picks.
+    if (++this.#picksSinceClock < CLOCK_CHECK_EVERY) return;
+    this.#picksSinceClock = 0;
+    const now = this.clock.now();
+    // Also rebuild when the clock went backwards.
+    if (now - this.#builtAt >= this.#refreshMs || now < this.#builtAt) this.#rebuild(now);
   }
 
   #rebuild(now: number): void {
