@@ -40,12 +40,18 @@ test('toEndpoints keeps UP instances and rest endpoints only, sorted, with zone 
     { instanceId: 'c', serviceId: 's', hostName: 'h', status: 'DOWN', endpoints: ['rest://1.1.1.3:80'] },
     { instanceId: 'd', serviceId: 's', hostName: 'h', status: 'STARTING', endpoints: ['rest://1.1.1.4:80'] },
     { hostName: 'no-id', endpoints: ['rest://1.1.1.5:80'] },
+    // Shapes a broken registry might send: none of them may leak into an Endpoint.
+    { instanceId: 7, hostName: 'h', endpoints: ['rest://1.1.1.6:80'] } as never,
+    { instanceId: 'e', hostName: 'h', endpoints: 'rest://1.1.1.7:80' } as never,
+    { instanceId: 'f', hostName: 'h', status: 5, endpoints: ['rest://1.1.1.8:80'] } as never,
+    { instanceId: 'g', hostName: 'h', endpoints: [42, 'rest://1.1.1.9:80'], properties: 'ab' } as never,
   ];
   const eps = toEndpoints(instances, 'app1');
   assert.deepEqual(
     eps.map((e) => e.key),
-    ['a@1.1.1.1:80', 'b@1.1.1.2:80'],
+    ['a@1.1.1.1:80', 'b@1.1.1.2:80', 'g@1.1.1.9:80'],
   );
+  assert.deepEqual(eps[2]!.properties, {});
   assert.deepEqual(eps[1]!.zone, { region: 'r', availableZone: 'az' });
   assert.deepEqual(eps[1]!.properties, { tag: 'x' });
   assert.equal(eps[1]!.app, 'app1');

@@ -29,16 +29,28 @@ export function parseRestEndpoint(raw: string): ParsedEndpoint | undefined {
 }
 
 export function isUp(instance: MicroServiceInstance): boolean {
-  return (instance.status ?? 'UP').toUpperCase() === 'UP';
+  const s = instance.status ?? 'UP';
+  return typeof s === 'string' && s.toUpperCase() === 'UP';
+}
+
+/** The string-valued entries of a plain object, frozen (anything else → {}). */
+function stringMap(v: unknown): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  }
+  return Object.freeze(out);
 }
 
 /** The usable endpoints of `instances`, sorted by key, at most one per host:port per instance. */
 export function toEndpoints(instances: Iterable<MicroServiceInstance>, app: string): Endpoint[] {
   const out: Endpoint[] = [];
   for (const inst of instances) {
-    if (!inst.instanceId || !isUp(inst)) continue;
+    // The registry is a remote party: take nothing about the shape of its answer for granted.
+    if (typeof inst.instanceId !== 'string' || inst.instanceId === '' || !isUp(inst)) continue;
+    if (!Array.isArray(inst.endpoints)) continue;
     const seen = new Set<string>();
-    for (const raw of inst.endpoints ?? []) {
+    for (const raw of inst.endpoints) {
       if (typeof raw !== 'string') continue;
       const p = parseRestEndpoint(raw);
       if (!p) continue;
@@ -49,14 +61,17 @@ export function toEndpoints(instances: Iterable<MicroServiceInstance>, app: stri
       const endpoint: Endpoint = {
         key,
         instanceId: inst.instanceId,
-        serviceId: inst.serviceId ?? '',
+        serviceId: typeof inst.serviceId === 'string' ? inst.serviceId : '',
         host: p.host,
         port: p.port,
         tls: p.tls,
-        version: inst.version ?? '',
+        version: typeof inst.version === 'string' ? inst.version : '',
         app,
-        properties: Object.freeze({ ...(inst.properties ?? {}) }),
-        ...(dc?.region && dc.availableZone
+        properties: stringMap(inst.properties),
+        ...(typeof dc?.region === 'string' &&
+        typeof dc.availableZone === 'string' &&
+        dc.region &&
+        dc.availableZone
           ? { zone: Object.freeze({ region: dc.region, availableZone: dc.availableZone }) }
           : {}),
       };

@@ -56,7 +56,7 @@ export class ServiceEntry {
   /** A full answer: replace the instances, replay events that raced it. Returns true if endpoints changed. */
   applyFull(instances: readonly MicroServiceInstance[], rev: string): boolean {
     this.instances = new Map();
-    for (const i of instances) if (i.instanceId) this.instances.set(i.instanceId, i);
+    for (const i of instances) if (typeof i.instanceId === 'string') this.instances.set(i.instanceId, i);
     for (const e of this.#pending ?? []) this.#patch(e);
     this.registryRev = this.#overflow ? undefined : rev || undefined;
     this.endFetch();
@@ -91,7 +91,7 @@ export class ServiceEntry {
 
   #patch(e: WatchEvent): boolean {
     const id = e.instance.instanceId;
-    if (!id) return false;
+    if (typeof id !== 'string' || id === '') return false;
     switch (e.action.toUpperCase()) {
       case 'CREATE':
       case 'UPDATE':
