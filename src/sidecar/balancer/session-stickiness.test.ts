@@ -87,11 +87,15 @@ test('an excluded or removed endpoint re-maps the session, which then sticks to 
 });
 
 test('the session table is bounded and evicts the least recently used', () => {
-  const { b, pick } = make({ maxSessions: 100 });
+  const { b, clock, pick } = make({ maxSessions: 100 });
   const hot = pick({ sessionKey: 'hot' }).key;
   for (let i = 0; i < 1000; i++) {
     pick({ sessionKey: `cold-${i}` });
-    if (i % 50 === 0) assert.equal(pick({ sessionKey: 'hot' }).key, hot, 'a session in use is kept');
+    if (i % 50 === 0) {
+      // (LRU order is refreshed at most once a second per session: see #touch.)
+      clock.advance(1_000);
+      assert.equal(pick({ sessionKey: 'hot' }).key, hot, 'a session in use is kept');
+    }
     assert.ok(b.sessionCount <= 100, `table grew to ${b.sessionCount}`);
   }
   assert.equal(pick({ sessionKey: 'hot' }).key, hot);
@@ -118,4 +122,18 @@ test('options use the original keys and are validated', () => {
   assert.doesNotThrow(
     () => new SessionStickinessBalancer(deps, { sessionTimeoutInSeconds: '30', successiveFailedTimes: '5' }),
   );
+});
+
+test('without time passing, a flood of new sessions can evict a busy one (documented approximation)', () => {
+  const { b, pick } = make({ maxSessions: 10 });
+  pick({ sessionKey: 'busy' });
+  for (let i = 0; i < 10; i++) {
+    pick({ sessionKey: 'busy' }); // used again within the same second: keeps its place
+    pick({ sessionKey: `new-${i}` });
+  }
+  assert.equal(b.sessionCount, 10);
+  // 'busy' was the oldest entry and was evicted; its next pick simply maps it again.
+  assert.equal(b.hasSession('busy'), false);
+  pick({ sessionKey: 'busy' });
+  assert.equal(b.hasSession('busy'), true);
 });

@@ -13,8 +13,10 @@
  * `successiveFailedTimes` 5) apply. New sessions, and picks without a session key, go round robin.
  *
  * The session table is bounded (`maxSessions`): it is kept in least-recently-used order (a hit
- * moves the entry to the back), the oldest entry is evicted when full, and expired entries are
- * swept from the front in small batches.
+ * moves the entry to the back, at most once a second per session: moving halves the cost of a
+ * sticky pick), the oldest entry is evicted when full, and expired entries are swept from the
+ * front in small batches. So a busy session can only be evicted by more than `maxSessions` new
+ * sessions arriving within one second; it is then simply mapped again.
  */
 import type { BalancerDeps } from './base.ts';
 import type { EndpointState } from './endpoint-state.ts';
@@ -34,6 +36,8 @@ export const SESSION_STICKINESS_OPTIONS = {
   maxSessions: { default: 10_000, min: 1, max: 10_000_000, integer: true, doc: 'session table bound' },
 } as const;
 
+/** A session's place in the LRU order is refreshed at most this often (ms). */
+const REORDER_AFTER_MS = 1_000;
 /** Sweep expired sessions every this many sticky picks, removing at most this many. */
 const SWEEP_EVERY = 64;
 
@@ -63,6 +67,11 @@ export class SessionStickinessBalancer extends RoundRobinBalancer {
   /** Number of sessions remembered (bounded by maxSessions). */
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Whether `sessionKey` is currently mapped (for tests and the admin API). */
+  hasSession(sessionKey: string): boolean {
+    return this.#sessions.has(sessionKey);
   }
 
   override pick(req?: PickRequest): PickResult {
@@ -113,9 +122,15 @@ export class SessionStickinessBalancer extends RoundRobinBalancer {
     }
   }
 
-  /** Mark used and move to the back of the LRU order. */
+  /**
+   * Mark used and move to the back of the LRU order. Moving costs a delete and an insert, so a
+   * session used again within REORDER_AFTER_MS keeps its place: the order is then off by at most
+   * that much, which neither eviction nor the expiry sweep cares about.
+   */
   #touch(key: string, s: Session, now: number): void {
+    const stale = now - s.lastUsedMs >= REORDER_AFTER_MS || now < s.lastUsedMs;
     s.lastUsedMs = now;
+    if (!stale) return;
     this.#sessions.delete(key);
     this.#sessions.set(key, s);
   }
