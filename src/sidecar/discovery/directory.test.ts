@@ -173,17 +173,40 @@ test('registry down after start: the cache keeps serving and nothing is emitted'
   dir.close();
 });
 
-test('a service deleted from the registry → doesNotExist update and SERVICE_NOT_FOUND', async () => {
+test('a service the registry forgets is served for the grace period, then doesNotExist + SERVICE_NOT_FOUND', async () => {
   const { api, clock, dir, updates } = setup();
   const sid = api.addService('demo', 'server');
   api.addInstance(sid, { endpoints: ['rest://10.0.0.1:1'] });
   dir.start();
-  await dir.lookup('server');
+  const snap = await dir.lookup('server');
   api.services.delete(sid);
+  for (let t = 0; t < 60_000; t += 10_000) {
+    clock.advance(10_000);
+    await flush();
+    assert.equal(await dir.lookup('server'), snap, `still served at +${t + 10_000} ms`);
+  }
+  assert.equal(updates.length, 1);
   clock.advance(10_000);
   await flush();
   assert.deepEqual(updates.at(-1), { kind: 'doesNotExist', serviceName: 'server', app: 'demo' });
   await assert.rejects(dir.lookup('server'), (e) => code(e) === 'SERVICE_NOT_FOUND');
+  dir.close();
+});
+
+test('a service that comes back within the grace period is never dropped', async () => {
+  const { api, clock, dir, updates } = setup();
+  const sid = api.addService('demo', 'server');
+  api.addInstance(sid, { endpoints: ['rest://10.0.0.1:1'], instanceId: 'i1' });
+  dir.start();
+  await dir.lookup('server');
+  api.forgetEverything(); // the registry restarted empty
+  clock.advance(30_000);
+  await flush();
+  api.addInstance(api.addService('demo', 'server'), { endpoints: ['rest://10.0.0.1:1'], instanceId: 'i1' });
+  clock.advance(40_000);
+  await flush();
+  assert.equal(dir.peek('server')!.endpoints.length, 1);
+  assert.ok(updates.every((u) => u.kind === 'reset'));
   dir.close();
 });
 

@@ -11,6 +11,10 @@
  * - Registry unreachable → cached snapshots keep being served; nothing cached → NO_ENDPOINTS.
  *   The registry says the service does not exist → SERVICE_NOT_FOUND (remembered for
  *   `notFoundTtlMs` so a flood of calls to a bad name does not become a flood of registry calls).
+ *   A service that had endpoints is dropped only after it stayed unknown for `notFoundGraceMs`:
+ *   a registry that restarted without its data says "does not exist" until the providers'
+ *   next heartbeat re-registers them, and those providers are still alive meanwhile (the same
+ *   reasoning as the registry's own self-preservation).
  * - A 400012 while sending our consumer id may mean the registry forgot *us*: the query is
  *   repeated without it; if that succeeds, registration is told to re-register.
  * - At most `maxTrackedServices` entries (least recently used evicted first).
@@ -46,6 +50,8 @@ export interface ServiceDirectoryOptions {
   maxTrackedServices?: number;
   /** How long "does not exist" is answered from memory, ms (default 5000). */
   notFoundTtlMs?: number;
+  /** How long a service that had endpoints keeps being served after the registry stops knowing it, ms (default 60000). */
+  notFoundGraceMs?: number;
   /** After a failed first lookup (registry unreachable), answer NO_ENDPOINTS without I/O for this long (default 1000). */
   failureHoldMs?: number;
   /** Services per batch query (default 100). */
@@ -92,6 +98,7 @@ class Directory implements ManagedServiceDirectory {
   readonly #refreshMs: number;
   readonly #max: number;
   readonly #notFoundTtl: number;
+  readonly #notFoundGrace: number;
   readonly #failureHold: number;
   readonly #batchSize: number;
   readonly #identity: ConsumerIdentity | undefined;
@@ -120,6 +127,7 @@ class Directory implements ManagedServiceDirectory {
     this.#refreshMs = Math.max(1, o.config.registry.refreshIntervalMs);
     this.#max = Math.max(1, o.maxTrackedServices ?? 10_000);
     this.#notFoundTtl = o.notFoundTtlMs ?? 5000;
+    this.#notFoundGrace = o.notFoundGraceMs ?? 60_000;
     this.#failureHold = o.failureHoldMs ?? 1000;
     this.#batchSize = Math.max(1, o.batchSize ?? 100);
     this.#identity = o.registration;
@@ -347,12 +355,14 @@ class Directory implements ManagedServiceDirectory {
     if (r.kind === 'updated') {
       e.checkedAt = now;
       e.failedAt = 0;
+      e.notFoundSince = 0;
       if (e.applyFull(r.instances, r.rev) && e.snapshot) this.#emit({ kind: 'reset', snapshot: e.snapshot });
       return;
     }
     if (r.kind === 'notModified') {
       e.checkedAt = now;
       e.failedAt = 0;
+      e.notFoundSince = 0;
       e.endFetch();
       return;
     }
@@ -360,6 +370,17 @@ class Directory implements ManagedServiceDirectory {
     if (err.errorCode === SC_ERROR.SERVICE_NOT_EXISTS || err.errorCode === SC_ERROR.INVALID_PARAMS) {
       e.checkedAt = now;
       e.failedAt = 0;
+      if (e.snapshot && e.snapshot.endpoints.length > 0) {
+        e.notFoundSince ||= now;
+        if (now - e.notFoundSince < this.#notFoundGrace) {
+          e.endFetch();
+          this.#log.warn(
+            { service: e.key },
+            'registry no longer knows this service; serving the last snapshot',
+          );
+          return;
+        }
+      }
       if (e.markNotFound()) {
         this.#emit({ kind: 'doesNotExist', serviceName: e.serviceName, app: e.app });
       }

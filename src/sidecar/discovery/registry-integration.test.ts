@@ -74,7 +74,16 @@ function sidecar(
   });
   const api = createRegistryClient(config.registry, { timeoutMs: 1000 });
   const reg = createRegistration({ api, config, clock, logger: silent, random: () => 0.5 });
-  const dir = createServiceDirectory({ api, config, clock, registration: reg, logger: silent });
+  // The manual clocks run ~100× faster than real time in waitFor(): give "not found" a grace that
+  // real-time registry work cannot outlast.
+  const dir = createServiceDirectory({
+    api,
+    config,
+    clock,
+    registration: reg,
+    logger: silent,
+    notFoundGraceMs: 3_600_000,
+  });
   const s = { api, reg, dir, clock };
   cleanups.push(async () => {
     dir.close();
@@ -212,4 +221,48 @@ test('the registry restarts empty: the provider re-registers under the same inst
     snap.endpoints.map((e) => e.instanceId),
     [first.instanceId],
   );
+});
+
+test('the registry restarts empty: the consumer re-registers, re-subscribes, and watch events flow again', async () => {
+  const port = await freePort();
+  let r = await startRegistry({ port, dataDir: null, logger: silent });
+  const p = sidecar([r.url], 'reborn', { advertisePort: 41061 });
+  const c = sidecar([r.url], 'reborn-client', { watch: true });
+  p.reg.start();
+  c.reg.start();
+  c.dir.start();
+  await p.reg.whenRegistered();
+  await c.reg.whenRegistered();
+  assert.equal((await c.dir.lookup('reborn')).endpoints.length, 1);
+  await waitFor('watch open', () => c.dir.watching);
+  await r.close();
+  r = await registry(port);
+  const tick = () => {
+    p.clock.advance(1000);
+    c.clock.advance(1000);
+  };
+  // Heartbeats (provider) and the consumer's existence check find the registry empty and
+  // re-register; the consumer keeps serving its snapshot meanwhile, and its refreshes (the one on
+  // watch reconnect, or the periodic one) record the dependency in the new registry again.
+  let dependsAgain = false;
+  const providersOf = async (sid: string) => {
+    const res = await fetch(`${r.url}/v4/default/registry/microservices/${sid}/providers`);
+    const body = (await res.json()) as { providers?: Array<{ serviceName: string }> };
+    dependsAgain = (body.providers ?? []).some((x) => x.serviceName === 'reborn');
+  };
+  await waitFor(
+    'both re-registered, watching, dependency recorded again',
+    () => {
+      const cs = c.reg.status();
+      if (cs.registered && cs.serviceId) void providersOf(cs.serviceId).catch(() => undefined);
+      return p.reg.status().registered && cs.registered && c.dir.watching && dependsAgain;
+    },
+    tick,
+    10_000,
+  );
+  assert.equal(c.dir.peek('reborn')?.endpoints.length, 1, 'served throughout');
+  const p2 = sidecar([r.url], 'reborn', { advertisePort: 41062 });
+  p2.reg.start();
+  await p2.reg.whenRegistered();
+  await waitFor('CREATE after the restart', () => c.dir.peek('reborn')?.endpoints.length === 2);
 });

@@ -29,6 +29,8 @@ export class ServiceEntry {
   checkedAt = 0;
   /** Clock time the last fetch failed for lack of a registry (0 = not failing). */
   failedAt = 0;
+  /** Clock time the registry first said "does not exist" while we had endpoints (0 = it did not). */
+  notFoundSince = 0;
   /** The first-lookup fetch every concurrent caller shares. */
   inflight: Promise<void> | undefined;
   #pending: WatchEvent[] | undefined;
@@ -81,6 +83,7 @@ export class ServiceEntry {
   markNotFound(): boolean {
     const had = this.snapshot !== undefined;
     this.state = 'notFound';
+    this.notFoundSince = 0;
     this.instances = new Map();
     this.registryRev = undefined;
     this.snapshot = undefined;
