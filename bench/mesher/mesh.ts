@@ -11,8 +11,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRegistry, startSidecar } from '../lib/mesher-proc.ts';
-import { freePort, type Started, type Supervisor, waitUntil } from '../lib/procs.ts';
+import { startRegistry, startSidecar, waitForOutput } from '../lib/mesher-proc.ts';
+import { type Started, type Supervisor, waitUntil } from '../lib/procs.ts';
 import { ScClient } from '../lib/sc-client.ts';
 import type { BodySize, Scenario, Target } from '../lib/scenario.ts';
 import { httpOk, proxyOk } from '../peers/probe.ts';
@@ -36,32 +36,35 @@ export class Mesh {
   }
 }
 
-function writeConfig(dir: string, name: string, registry: string, listen: string, admin: number): void {
+function writeConfig(dir: string, name: string, registry: string, listenIp: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'chassis.yaml'),
-    `servicecomb:
-  registry:
-    address: ${registry}
-    refreshInterval: 30s
-    watch: true
-  protocols:
-    http:
-      listenAddress: ${listen}
-    rest-admin:
-      listenAddress: 127.0.0.1:${admin}
-`,
+    [
+      'servicecomb:',
+      '  protocols:',
+      `    http: { listenAddress: "${listenIp}:0" }`,
+      '    rest-admin: { listenAddress: "127.0.0.1:0" }',
+      '  registry:',
+      `    address: "${registry}"`,
+      '    watch: true',
+      '',
+    ].join('\n'),
   );
   writeFileSync(
     join(dir, 'microservice.yaml'),
-    `servicecomb:
-  service:
-    name: ${name}
-    app: default
-    version: 1.0.0
-`,
+    `servicecomb:\n  service: { name: ${name}, app: default, version: "1.0.0" }\n`,
   );
-  writeFileSync(join(dir, 'mesher.yaml'), 'mesher: {}\n');
+}
+
+/** Start a sidecar and read its addresses from the "mesher sidecar listening ..." line. */
+async function sidecar(sup: Supervisor, id: string, cpu: string, dir: string, servicePort?: number) {
+  const proc = startSidecar(sup, id, cpu, dir, servicePort);
+  const m = await waitForOutput(proc, /mesher sidecar listening (.*)/);
+  const outbound = m[1]!.match(/outbound=([\d.]+:\d+)/)?.[1];
+  const inbound = m[1]!.match(/inbound=([\d.]+:\d+)/)?.[1];
+  if (!outbound) throw new Error(`${id}: no outbound address in '${m[0]}'`);
+  return { proc, outbound: `http://${outbound}`, inbound: inbound ? `http://${inbound}` : undefined };
 }
 
 function meshTarget(origin: string, service: string, body: BodySize): Target {
@@ -79,10 +82,8 @@ export async function startMesh(sup: Supervisor, registryCpu: string): Promise<M
 
 async function startConsumer(sup: Supervisor, mesh: Mesh, id: string, cpu: string, service: string) {
   const dir = join(sup.tmpDir, id);
-  const port = await freePort();
-  writeConfig(dir, `bench-consumer-${id}`, mesh.registryOrigin, `127.0.0.1:${port}`, await freePort());
-  const proc = startSidecar(sup, id, cpu, dir);
-  const origin = `http://127.0.0.1:${port}`;
+  writeConfig(dir, `bench-consumer-${id}`, mesh.registryOrigin, '127.0.0.1');
+  const { proc, outbound: origin } = await sidecar(sup, id, cpu, dir);
   const ready = () =>
     ABSOLUTE ? proxyOk(origin, `http://${service}/__ready`) : httpOk(`${origin}/__ready`, service);
   await waitUntil(
@@ -125,19 +126,19 @@ export async function startMesher2(
   backendPort: number,
 ): Promise<Scenario> {
   const dir = join(sup.tmpDir, 'mesher2-provider');
-  const port = await freePort('127.0.0.2');
-  writeConfig(dir, PROVIDER_SERVICE, mesh.registryOrigin, `127.0.0.2:${port}`, await freePort());
-  const provider = startSidecar(sup, 'mesher2-provider', cpu, dir, backendPort);
-  await waitUntil(`provider sidecar inbound on 127.0.0.2:${port}`, async () => {
-    if (provider.child.exitCode !== null)
-      throw new Error(`provider exited: ${provider.output().slice(-600)}`);
-    return httpOk(`http://127.0.0.2:${port}/__ready`, PROVIDER_SERVICE);
-  });
+  writeConfig(dir, PROVIDER_SERVICE, mesh.registryOrigin, '127.0.0.2');
+  const provider = await sidecar(sup, 'mesher2-provider', cpu, dir, backendPort);
+  if (!provider.inbound) throw new Error('provider sidecar opened no inbound listener');
+  const inbound = provider.inbound;
+  await waitUntil(
+    () => `provider sidecar inbound on ${inbound}: ${provider.proc.output().slice(-300)}`,
+    () => httpOk(`${inbound}/__ready`, PROVIDER_SERVICE),
+  );
   const c = await startConsumer(sup, mesh, 'mesher2', cpu, PROVIDER_SERVICE);
   return {
     id: 'mesher2',
     label: 'mesher 2 hops',
     target: (b) => meshTarget(c.origin, PROVIDER_SERVICE, b),
-    proxyPids: () => [c.proc.pid, provider.pid],
+    proxyPids: () => [c.proc.pid, provider.proc.pid],
   };
 }
