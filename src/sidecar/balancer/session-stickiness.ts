@@ -10,7 +10,8 @@
  *   failing endpoint when any other is allowed);
  * - or the session was idle longer than `sessionTimeoutInSeconds`.
  * The original's keys and defaults (`SessionStickinessRule.sessionTimeoutInSeconds` 30,
- * `successiveFailedTimes` 5) apply. New sessions, and picks without a session key, go round robin.
+ * `successiveFailedTimes` 5) apply. New sessions, and picks without a session key, go round robin
+ * (with zone preference); once mapped, a session stays put even if a closer endpoint appears.
  *
  * The session table is bounded (`maxSessions`): it is kept in least-recently-used order (a hit
  * moves the entry to the back, at most once a second per session: moving halves the cost of a
