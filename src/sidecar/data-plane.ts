@@ -33,6 +33,7 @@ import { createLocalTarget } from './steps/local-target.ts';
 import { createTransport } from './steps/transport.ts';
 import { createHttpAgentUpstream } from './upstream/http-agent.ts';
 import type { Upstream, UpstreamOptions } from './upstream/types.ts';
+import { createUndiciUpstream } from './upstream/undici-pool.ts';
 
 const log = createLogger('sidecar.data-plane');
 
@@ -87,6 +88,10 @@ export function defaultMaskSecrets(config: SidecarConfig): unknown {
 
 const defaultBalancerFactory: BalancerFactory = (strategy) => createBalancer(strategy);
 
+function createUpstream(opts: UpstreamOptions = {}): Upstream {
+  return opts.transport === 'http-agent' ? createHttpAgentUpstream(opts) : createUndiciUpstream(opts);
+}
+
 function isUpstream(u: DataPlaneDeps['upstream']): u is Upstream {
   return u !== undefined && typeof (u as Upstream).request === 'function';
 }
@@ -105,7 +110,7 @@ function listenOn(server: Server, addr: HostPort): Promise<AddressInfo> {
 
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const clock = deps.clock ?? systemClock;
-  const upstream = isUpstream(deps.upstream) ? deps.upstream : createHttpAgentUpstream(deps.upstream);
+  const upstream = isUpstream(deps.upstream) ? deps.upstream : createUpstream(deps.upstream);
   const transport = createTransport(upstream);
   const balancerFactory = deps.createBalancer ?? defaultBalancerFactory;
   let config = deps.config;

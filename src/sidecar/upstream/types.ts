@@ -8,6 +8,11 @@ import type { CallContext, Outcome, Target } from '../chain/types.ts';
 
 export interface UpstreamOptions {
   /**
+   * Which client carries plain requests: 'undici' (default; measured faster, see docs/proxy.md)
+   * or 'http-agent' (Node's http.Agent). Upgrades and CONNECT tunnels always use node:http/net.
+   */
+  readonly transport?: 'undici' | 'http-agent';
+  /**
    * Idle keep-alive connections are closed after this long. Shorter than common application
    * keep-alive timeouts (Node's server default is 5 s) so we close first instead of reusing a
    * socket the peer is closing. Default 4000.
