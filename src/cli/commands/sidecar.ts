@@ -36,6 +36,8 @@ export async function run(argv: string[]): Promise<number | undefined> {
   } catch (err) {
     if (isConfigError(err)) {
       process.stderr.write(`mesher sidecar: invalid configuration\n${err.message}\n`);
+      // Warnings from the same pass often name the real cause (a misspelt key).
+      for (const w of err.warnings) process.stderr.write(`mesher sidecar: warning: ${w}\n`);
       return 2;
     }
     throw err;
