@@ -132,7 +132,8 @@ export class FailureAccrual {
       }
       return;
     }
-    if (verdict === 'failure') this.#maybeTrip();
+    // Checked after successes too: the error share can reach the threshold when the volume does.
+    this.#maybeTrip();
   }
 
   /** A trial that ended without a verdict (client went away): free the slot, stay half-open. */
@@ -151,8 +152,9 @@ export class FailureAccrual {
     if (this.#state !== 'closed' || this.#cfg.forceClosed) return;
     const requests = this.#window.sum(REQUESTS);
     if (requests < this.#cfg.requestVolumeThreshold || requests === 0) return;
-    const pct = Math.round((this.#window.sum(ERRORS) * 100) / requests);
-    if (pct >= this.#cfg.errorThresholdPercentage) this.#open();
+    const errors = this.#window.sum(ERRORS);
+    if (errors === 0) return; // a 0% threshold still needs at least one error
+    if (Math.round((errors * 100) / requests) >= this.#cfg.errorThresholdPercentage) this.#open();
   }
 
   #open(): void {

@@ -16,6 +16,7 @@
  * goes through (bulkhead included: shadow mode never rejects). One object is allocated per call
  * (the Admission); everything else is O(1) counter arithmetic.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Clock } from '../../shared/clock.ts';
 import { ALLOW, FailureAccrual, REJECT, TRIAL } from './accrual.ts';
 import { type Classifier, createClassifier } from './classifier.ts';
@@ -32,6 +33,10 @@ import type {
 export interface CircuitBreakerDeps {
   readonly clock: Clock;
 }
+
+/** Published on every circuit state change: `{ service, from, to }`. */
+export const BREAKER_STATE_CHANNEL = 'mesher:breaker:state';
+const stateChannel = channel(BREAKER_STATE_CHANNEL);
 
 const BULKHEAD_REJECTION: Rejection = Object.freeze({
   kind: 'rejected',
@@ -76,6 +81,7 @@ export class CircuitBreaker {
   #rejections = 0;
   #shortCircuits = 0;
   #shadowRejections = 0;
+  #listener: ((from: CircuitState, to: CircuitState) => void) | undefined;
 
   constructor(name: string, config: BreakerConfig, deps: CircuitBreakerDeps) {
     validateBreakerConfig(config);
@@ -83,6 +89,12 @@ export class CircuitBreaker {
     this.config = config;
     this.#classify = createClassifier(config.classifier);
     this.#accrual = config.enabled ? new FailureAccrual(deps.clock, config) : null;
+    if (this.#accrual) {
+      this.#accrual.onTransition = (from, to) => {
+        if (stateChannel.hasSubscribers) stateChannel.publish({ service: name, from, to });
+        this.#listener?.(from, to);
+      };
+    }
   }
 
   /** Current circuit state ('closed' when the breaker is disabled). */
@@ -97,7 +109,7 @@ export class CircuitBreaker {
 
   /** Set a listener for state transitions (tracing, logs). */
   set onTransition(fn: ((from: CircuitState, to: CircuitState) => void) | undefined) {
-    if (this.#accrual) this.#accrual.onTransition = fn;
+    this.#listener = fn;
   }
 
   /** Ask to make one call. Synchronous; never throws. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import { ManualClock } from '../../shared/clock.ts';
 import { DEFAULT_SERVICE_POLICY } from '../policy/defaults.ts';
-import { type OutlierConfig, OutlierDetector } from './outlier-detector.ts';
+import { OUTLIER_EJECT_CHANNEL, type OutlierConfig, OutlierDetector } from './outlier-detector.ts';
 
 function make(over: Partial<OutlierConfig> = {}, endpoints = ['a', 'b', 'c', 'd']) {
   const clock = new ManualClock(0);
@@ -108,4 +109,22 @@ test('bounded: endpoints beyond maxEndpoints are not tracked', () => {
 test('validation names the field', () => {
   assert.throws(() => make({ maxEjectionPercent: 120 }), /maxEjectionPercent/);
   assert.throws(() => make({ baseEjectionMs: 10, maxEjectionMs: 5 }), /maxEjectionMs/);
+});
+
+test('ejections are published on diagnostics_channel', () => {
+  const seen: unknown[] = [];
+  const onMessage = (m: unknown) => seen.push(m);
+  subscribe(OUTLIER_EJECT_CHANNEL, onMessage);
+  try {
+    const clock = new ManualClock(0);
+    const det = new OutlierDetector(
+      { ...DEFAULT_SERVICE_POLICY.outlier, consecutiveFailures: 1 },
+      { clock, service: 'server2' },
+    );
+    det.setEndpoints(['a', 'b']);
+    det.report('a', false);
+  } finally {
+    unsubscribe(OUTLIER_EJECT_CHANNEL, onMessage);
+  }
+  assert.deepEqual(seen, [{ service: 'server2', key: 'a', untilMs: 30_000, timesEjected: 1 }]);
 });

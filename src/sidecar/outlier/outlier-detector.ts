@@ -14,6 +14,7 @@
  * Hot path: `report`, `isEjected` and `ejectedKeys` are O(1) amortised (the expiry sweep runs only
  * when the earliest ejection is due) and allocation-free after an endpoint's first report.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Clock } from '../../shared/clock.ts';
 import { RollingCounter } from '../breaker/rolling-counter.ts';
 
@@ -55,6 +56,10 @@ export interface OutlierSnapshot {
   readonly ejectionsTotal: number;
 }
 
+/** Published on every ejection: `{ service, key, untilMs, timesEjected }`. */
+export const OUTLIER_EJECT_CHANNEL = 'mesher:outlier:eject';
+const ejectChannel = channel(OUTLIER_EJECT_CHANNEL);
+
 const REQUESTS = 0;
 const FAILURES = 1;
 const EMPTY: ReadonlySet<string> = new Set();
@@ -91,6 +96,7 @@ export function validateOutlierConfig(c: OutlierConfig): void {
 export class OutlierDetector {
   readonly config: OutlierConfig;
   readonly #clock: Clock;
+  readonly #service: string;
   readonly #maxEndpoints: number;
   readonly #states = new Map<string, EndpointState>();
   readonly #ejected = new Set<string>();
@@ -100,10 +106,14 @@ export class OutlierDetector {
   #skipped = 0;
   #total = 0;
 
-  constructor(config: OutlierConfig, deps: { readonly clock: Clock; readonly maxEndpoints?: number }) {
+  constructor(
+    config: OutlierConfig,
+    deps: { readonly clock: Clock; readonly service?: string; readonly maxEndpoints?: number },
+  ) {
     validateOutlierConfig(config);
     this.config = config;
     this.#clock = deps.clock;
+    this.#service = deps.service ?? '';
     this.#maxEndpoints = deps.maxEndpoints ?? 10_000;
   }
 
@@ -225,6 +235,9 @@ export class OutlierDetector {
     this.#ejected.add(key);
     this.#total++;
     if (st.ejectedUntil < this.#nextExpiry) this.#nextExpiry = st.ejectedUntil;
+    if (ejectChannel.hasSubscribers) {
+      ejectChannel.publish({ service: this.#service, key, untilMs: st.ejectedUntil, timesEjected: st.times });
+    }
   }
 
   #sweepIfDue(): void {
