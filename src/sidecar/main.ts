@@ -92,6 +92,7 @@ async function resolvePorts(config: SidecarConfig): Promise<SidecarConfig> {
 
 function registryProbes(
   registration: Registration,
+  directory: ManagedServiceDirectory,
   config: () => SidecarConfig,
   clock: Clock,
 ): Record<string, Probe> {
