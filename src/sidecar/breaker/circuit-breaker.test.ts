@@ -200,7 +200,7 @@ test('config validation names the field', () => {
   assert.throws(() => make({ rollingWindowMs: 1000, rollingBuckets: 3 }), /multiple/);
 });
 
-test('BreakerSet: same config keeps the circuit, a new config flushes it, size is bounded', () => {
+test('BreakerSet: same config keeps the circuit, a changed config flushes it, size is bounded', () => {
   const clock = new ManualClock(0);
   const set = new BreakerSet({ clock, maxBreakers: 2 });
   const cfg: BreakerConfig = { ...BASE, requestVolumeThreshold: 1 };
@@ -208,7 +208,8 @@ test('BreakerSet: same config keeps the circuit, a new config flushes it, size i
   run(a, 1, 500);
   assert.equal(set.get('a', cfg), a);
   assert.equal(set.get('a', cfg).state, 'open');
-  const a2 = set.get('a', { ...cfg });
+  assert.equal(set.get('a', { ...cfg }), a, 'an equal config from a reload keeps the circuit');
+  const a2 = set.get('a', { ...cfg, sleepWindowMs: 1234 });
   assert.notEqual(a2, a);
   assert.equal(a2.state, 'closed');
   set.get('b', cfg);

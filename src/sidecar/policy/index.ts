@@ -5,6 +5,7 @@
  */
 export { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_POLICY } from './defaults.ts';
 export { parseResiliencePolicies } from './parse.ts';
+export { PerService, type PerServiceOptions, sameConfig } from './per-service.ts';
 export { policiesToFlat } from './to-flat.ts';
 export type {
   FallbackKind,
