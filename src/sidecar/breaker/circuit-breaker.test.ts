@@ -192,6 +192,11 @@ test('onTransition sees every state change', () => {
   clock.advance(10);
   allowed(breaker.tryAcquire()).release('success');
   assert.deepEqual(seen, ['closed->open', 'open->halfOpen', 'halfOpen->closed']);
+  breaker.onTransition = () => {
+    throw new Error('observer bug');
+  };
+  allowed(breaker.tryAcquire()).release('failure');
+  assert.equal(breaker.state, 'open', 'a throwing observer does not break the gate');
 });
 
 test('config validation names the field', () => {

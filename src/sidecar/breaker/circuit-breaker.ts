@@ -92,7 +92,11 @@ export class CircuitBreaker {
     if (this.#accrual) {
       this.#accrual.onTransition = (from, to) => {
         if (stateChannel.hasSubscribers) stateChannel.publish({ service: name, from, to });
-        this.#listener?.(from, to);
+        try {
+          this.#listener?.(from, to);
+        } catch {
+          // a faulty observer must not break the gate (tryAcquire/release never throw)
+        }
       };
     }
   }
