@@ -10,17 +10,35 @@ import { keys, splitTenantKey } from './keys.ts';
 import type { Instance, MicroService, MicroServiceKey, Tenant } from './model.ts';
 import type { KeyValue, Store, WatchEvent } from './storage/types.ts';
 
-export interface InstanceEntry {
-  inst: Instance;
-  modRevision: number;
-  lease: number;
+/**
+ * An instance as the catalog keeps it: just the store's record. The value is already the wire
+ * JSON, so find and watch splice it into responses without parsing or re-serialising, and 100k
+ * instances cost one string each instead of a string plus an object graph.
+ */
+export class InstanceEntry {
+  constructor(readonly kv: KeyValue) {}
+  /** The wire JSON of the instance. */
+  get json(): string {
+    return this.kv.value;
+  }
+  /** A freshly parsed copy (callers may modify it). */
+  get inst(): Instance {
+    return JSON.parse(this.kv.value) as Instance;
+  }
+  get lease(): number {
+    return this.kv.lease;
+  }
+  get modRevision(): number {
+    return this.kv.modRevision;
+  }
 }
 
 export interface InstanceChange {
   action: 'CREATE' | 'UPDATE' | 'DELETE';
   tenant: Tenant;
   service: MicroService;
-  instance: Instance;
+  /** The instance's wire JSON (for DELETE: the last value it had). */
+  instanceJson: string;
   revision: number;
 }
 
@@ -188,17 +206,13 @@ export class Catalog {
     const idx = this.#idx(sk.tenant);
     let map = idx.instances.get(sid);
     const prev = map?.get(iid);
-    let inst: Instance | undefined;
     if (e.type === 'DELETE') {
       if (!prev || !map) return;
       map.delete(iid);
       if (map.size === 0) idx.instances.delete(sid);
       idx.instanceCount--;
       this.instanceCount--;
-      inst = prev.inst;
     } else {
-      inst = parse<Instance>(e.kv);
-      if (!inst) return;
       if (!map) {
         map = new Map();
         idx.instances.set(sid, map);
@@ -207,7 +221,7 @@ export class Catalog {
         idx.instanceCount++;
         this.instanceCount++;
       }
-      map.set(iid, { inst, modRevision: e.kv.modRevision, lease: e.kv.lease });
+      map.set(iid, new InstanceEntry(e.kv));
     }
     if (!notify || this.#listeners.size === 0) return;
     const service = idx.services.get(sid);
@@ -217,7 +231,7 @@ export class Catalog {
       action,
       tenant: sk.tenant,
       service,
-      instance: inst,
+      instanceJson: e.kv.value,
       revision: e.revision,
     };
     for (const fn of this.#listeners) fn(change);

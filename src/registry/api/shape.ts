@@ -17,10 +17,10 @@ export function seenRevision(r: ApiRequest): string {
   return (Array.isArray(h) ? h[0] : h) ?? '';
 }
 
-/** 304 with the revision when the caller is up to date, else the body with the revision. */
-export function withRevision(r: ApiRequest, rev: string, body: unknown): ApiResponse {
+/** 304 with the revision when the caller is up to date, else the JSON text with the revision. */
+export function withRevision(r: ApiRequest, rev: string, json: string): ApiResponse {
   const headers = { 'X-Resource-Revision': rev };
-  return seenRevision(r) === rev ? { status: 304, headers } : { body, headers };
+  return seenRevision(r) === rev ? { status: 304, headers } : { json, headers };
 }
 
 export function header(r: ApiRequest, name: string): string | undefined {

@@ -25,6 +25,8 @@ export interface ApiResponse {
   /** A JSON body; undefined means an empty 200 (text/plain), service-center style. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body already serialised as JSON (hot paths splice stored JSON instead of re-encoding). */
+  json?: string;
   /** A plain-text body instead (e.g. the watcher's "Bad Request" for a GET without upgrade). */
   text?: string;
 }

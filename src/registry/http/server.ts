@@ -126,13 +126,13 @@ function send(res: ServerResponse, r: ApiResponse): void {
     res.end();
     return;
   }
-  if (r.body === undefined) {
+  if (r.body === undefined && r.json === undefined) {
     headers['content-type'] = TEXT_TYPE;
     res.writeHead(status, headers);
     res.end(r.text ?? '');
     return;
   }
-  const text = JSON.stringify(r.body);
+  const text = r.json ?? JSON.stringify(r.body);
   headers['content-type'] = JSON_TYPE;
   headers['content-length'] = String(Buffer.byteLength(text));
   res.writeHead(status, headers);

@@ -32,19 +32,25 @@ export interface FindQuery {
 }
 
 export interface FindResult {
-  instances: Instance[];
+  /** Wire JSON of each instance, ready to splice into a response. */
+  raws: string[];
   rev: string;
 }
 
-export function revisionOf(entries: Iterable<InstanceEntry>): { instances: Instance[]; rev: string } {
+export function revisionOf(entries: Iterable<InstanceEntry>): FindResult {
   let max = 0;
-  const instances: Instance[] = [];
+  const raws: string[] = [];
   for (const e of entries) {
-    instances.push(e.inst);
+    raws.push(e.json);
     if (e.modRevision > max) max = e.modRevision;
   }
-  const rev = createHash('sha1').update(`${max}.${instances.length},`).digest('hex');
-  return { instances, rev };
+  const rev = createHash('sha1').update(`${max}.${raws.length},`).digest('hex');
+  return { raws, rev };
+}
+
+/** `{"instances":[...]}`, or `{}` when empty (omitempty), without re-serialising. */
+export function instancesJson(raws: readonly string[]): string {
+  return raws.length === 0 ? '{}' : `{"instances":[${raws.join(',')}]}`;
 }
 
 export function parseTags(raw: string | null | undefined, name = 'tags'): string[] {
@@ -123,7 +129,7 @@ export function getInstance(
   sid: string,
   iid: string,
   consumerId: string | undefined,
-): { instance: Instance; rev: string } {
+): { json: string; rev: string } {
   pathId(sid, 'serviceId');
   pathId(iid, 'instanceId');
   const consumer = consumerOf(ctx, t, consumerId);
@@ -133,7 +139,7 @@ export function getInstance(
   if (!entry || (consumer && !canAccess(ctx, t, consumer, provider)))
     throw new RegistryError(400017, 'Instance does not exist.');
   const { rev } = revisionOf([entry]);
-  return { instance: entry.inst, rev };
+  return { json: entry.json, rev };
 }
 
 interface BatchGroup {
@@ -190,7 +196,13 @@ export async function batchFind(
     for (const [index, item] of sItems.entries()) {
       try {
         const r = await find(ctx, t, item.q);
-        addResult(g, index, item.rev, r.rev, r.instances);
+        addResult(
+          g,
+          index,
+          item.rev,
+          r.rev,
+          r.raws.map((x) => JSON.parse(x) as Instance),
+        );
       } catch (err) {
         addFailure(g, index, err);
       }
@@ -202,7 +214,7 @@ export async function batchFind(
     for (const [index, item] of iItems.entries()) {
       try {
         const r = getInstance(ctx, t, item.sid, item.iid, consumerId);
-        addResult(g, index, item.rev, r.rev, [r.instance]);
+        addResult(g, index, item.rev, r.rev, [JSON.parse(r.json) as Instance]);
       } catch (err) {
         addFailure(g, index, err);
       }

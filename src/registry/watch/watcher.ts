@@ -177,7 +177,7 @@ export class Watcher {
     for (const consumerId of consumers) {
       const set = this.#subs.get(`${c.tenant}|${consumerId}`);
       if (!set) continue;
-      text ??= JSON.stringify({ action: c.action, key, instance: c.instance });
+      text ??= `{"action":"${c.action}","key":${JSON.stringify(key)},"instance":${c.instanceJson}}`;
       for (const sub of set) {
         if (sub.ws.bufferedAmount > this.#opts.maxBufferedBytes) {
           this.dropped++;
