@@ -89,7 +89,7 @@ export function defaultMaskSecrets(config: SidecarConfig): unknown {
 const defaultBalancerFactory: BalancerFactory = (strategy) => createBalancer(strategy);
 
 function createUpstream(opts: UpstreamOptions = {}): Upstream {
-  return opts.transport === 'http-agent' ? createHttpAgentUpstream(opts) : createUndiciUpstream(opts);
+  return opts.transport === 'undici' ? createUndiciUpstream(opts) : createHttpAgentUpstream(opts);
 }
 
 function isUpstream(u: DataPlaneDeps['upstream']): u is Upstream {

@@ -7,6 +7,7 @@
  */
 import type { Duplex, Readable } from 'node:stream';
 import type { Endpoint } from '../discovery/types.ts';
+import type { CallSignal } from './call-signal.ts';
 
 /** Which side of the sidecar the call came in on. */
 export type Direction = 'outbound' | 'inbound';
@@ -76,7 +77,7 @@ export interface CallContext {
   attempt: number;
   readonly timings: CallTimings;
   /** Aborted when the client goes away; transports abort their upstream work on it. */
-  readonly signal: AbortSignal;
+  readonly signal: CallSignal;
   /** Bytes the client already sent after the upgrade/CONNECT head (tunnels and upgrades only). */
   readonly head: Buffer | undefined;
 }

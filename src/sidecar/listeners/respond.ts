@@ -6,11 +6,28 @@
  * status line is out the only honest signal left is closing the connection.
  */
 import type { ServerResponse } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Outcome } from '../chain/types.ts';
 
 function ignore(): void {}
+
+/**
+ * Pipe `body` into `out`, destroying each side when the other fails. Used instead of
+ * `stream.pipeline`, which allocates an AbortController per call and aborts it (building a
+ * DOMException) on completion: about a tenth of the proxy's CPU per request when profiled.
+ */
+function pump(body: Readable, out: Writable): void {
+  body.once('close', () => {
+    // The upstream went away before the end of its body: the client must see a broken
+    // connection, not a short body that looks complete.
+    if (!body.readableEnded) out.destroy();
+  });
+  out.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.on('error', ignore); // surfaced through 'close' above
+  body.pipe(out);
+}
 
 /** Write a plain response. Streams `outcome.body`; a body error destroys the client connection. */
 export function writeOutcome(res: ServerResponse, outcome: Outcome): void {
@@ -22,9 +39,9 @@ export function writeOutcome(res: ServerResponse, outcome: Outcome): void {
   const body = outcome.body;
   if (body === null) res.end();
   else if (Buffer.isBuffer(body)) res.end(body);
-  // pipeline destroys the body when the client goes away (aborting the upstream response) and
-  // the client response when the upstream dies mid-body.
-  else pipeline(body, res, ignore);
+  // The body is destroyed when the client goes away (aborting the upstream response) and the
+  // client response when the upstream dies mid-body.
+  else pump(body, res);
 }
 
 const STATUS_TEXT: Record<number, string> = { 101: 'Switching Protocols', 200: 'Connection Established' };
@@ -75,5 +92,5 @@ export function writeRawOutcome(client: Duplex, outcome: Outcome, clientHead: Bu
   const body = outcome.body;
   if (body === null) client.end();
   else if (Buffer.isBuffer(body)) client.end(body);
-  else pipeline(body as Readable, client, ignore);
+  else pump(body, client);
 }

@@ -9,6 +9,7 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type ErrorCode, MeshError } from '../../shared/errors.ts';
+import { CallSignal } from '../chain/call-signal.ts';
 import type { Slot } from '../chain/compose.ts';
 import { rescue, rescueToBytes } from '../chain/rescue.ts';
 import type { CallContext, Handler } from '../chain/types.ts';
@@ -31,7 +32,7 @@ export interface EdgeLimits {
 export type CallFactory = (
   req: IncomingMessage,
   kind: CallContext['kind'],
-  signal: AbortSignal,
+  signal: CallSignal,
   head: Buffer | undefined,
 ) => CallContext;
 
@@ -83,15 +84,15 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const ac = new AbortController();
+    const signal = new CallSignal();
     // The client went away before we finished answering: abort the upstream work.
     res.once('close', () => {
-      if (!res.writableFinished) ac.abort();
+      if (!res.writableFinished) signal.abort();
     });
     const route = slot.current;
     let call: CallContext;
     try {
-      call = route.makeCall(req, 'request', ac.signal, undefined);
+      call = route.makeCall(req, 'request', signal, undefined);
     } catch (err) {
       req.resume();
       writeOutcome(res, rescue(err));
@@ -112,8 +113,8 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
   });
 
   const onRaw = (kind: 'upgrade' | 'tunnel') => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const ac = new AbortController();
-    const onEarlyClose = () => ac.abort();
+    const signal = new CallSignal();
+    const onEarlyClose = () => signal.abort();
     rawSockets.add(socket);
     socket.once('close', () => rawSockets.delete(socket));
     socket.once('close', onEarlyClose);
@@ -121,7 +122,7 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
     const route = slot.current;
     let call: CallContext;
     try {
-      call = route.makeCall(req, kind, ac.signal, head);
+      call = route.makeCall(req, kind, signal, head);
     } catch (err) {
       socket.end(rescueToBytes(err));
       return;

@@ -1,7 +1,8 @@
 /**
  * @module sidecar/upstream/compare-transports
  * Dev tool (not part of the product): compares the http.Agent and undici upstream transports on
- * the proxy hot path. Starts a 1 KiB backend, a data plane per transport, and drives each with
+ * the proxy hot path, next to a direct call and the Node peer (`http-proxy`). Starts a 1 KiB
+ * backend, a data plane per transport and an http-proxy server, and drives each with
  * `concurrency` undici requests in a loop for `seconds`, alternating short slices so machine
  * drift hits both alike. Prints requests per second.
  *
@@ -9,6 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import httpProxy from 'http-proxy';
 import { Agent, request } from 'undici';
 import type { Balancer } from '../balancer/types.ts';
 import type { SidecarConfig } from '../config/types.ts';
@@ -109,18 +111,34 @@ async function drive(port: number, ms: number): Promise<number> {
   return done;
 }
 
+/** The Node peer from issue 7: a plain http-proxy reverse proxy with a keep-alive agent. */
+async function startHttpProxy() {
+  const proxy = httpProxy.createProxyServer({
+    target: `http://127.0.0.1:${endpoint.port}`,
+    agent: new http.Agent({ keepAlive: true, maxSockets: 512 }),
+  });
+  const server = http.createServer((req, res) => proxy.web(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 const agentSide = await start(createHttpAgentUpstream());
 const undiciSide = await start(createUndiciUpstream());
-await drive(agentSide.port, 1000); // warm-up
-await drive(undiciSide.port, 1000);
-const totals = { 'http.Agent': 0, undici: 0 };
-const slices = Math.max(1, Math.round(seconds / 2));
+const peer = await startHttpProxy();
+const scenarios: Array<[string, number]> = [
+  ['direct', endpoint.port],
+  ['http-proxy', peer.port],
+  ['mesher http.Agent', agentSide.port],
+  ['mesher undici', undiciSide.port],
+];
+for (const [, port] of scenarios) await drive(port, 500); // warm-up
+const totals = new Map<string, number>(scenarios.map(([n]) => [n, 0]));
+const slices = Math.max(1, Math.round(seconds / scenarios.length));
 for (let i = 0; i < slices; i++) {
-  totals['http.Agent'] += await drive(agentSide.port, 1000);
-  totals.undici += await drive(undiciSide.port, 1000);
+  for (const [name, port] of scenarios) totals.set(name, totals.get(name)! + (await drive(port, 1000)));
 }
-for (const [name, n] of Object.entries(totals))
-  console.log(`${name.padEnd(10)} ${Math.round(n / slices)} req/s`);
+for (const [name, n] of totals) console.log(`${name.padEnd(18)} ${Math.round(n / slices)} req/s`);
 await agentSide.plane.close();
 await undiciSide.plane.close();
+peer.server.close();
 backend.close();

@@ -43,9 +43,9 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
       const onAbort = () => req.destroy();
       const finish = () => {
         settled = true;
-        call.signal.removeEventListener('abort', onAbort);
+        call.signal.remove(onAbort);
       };
-      call.signal.addEventListener('abort', onAbort, { once: true });
+      call.signal.add(onAbort);
       req.on('socket', (socket: Socket) => {
         if (!socket.connecting) {
           connected = true;
@@ -96,8 +96,8 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
         agent: false, // an upgraded socket leaves the pool anyway
       });
       const onAbort = () => req.destroy();
-      call.signal.addEventListener('abort', onAbort, { once: true });
-      const done = () => call.signal.removeEventListener('abort', onAbort);
+      call.signal.add(onAbort);
+      const done = () => call.signal.remove(onAbort);
       req.once('socket', (s: Socket) => s.once('connect', () => (connected = true)));
       req.once('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
         done();
@@ -129,10 +129,10 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
         connectTimeoutMs,
       );
       const onAbort = () => socket.destroy();
-      call.signal.addEventListener('abort', onAbort, { once: true });
+      call.signal.add(onAbort);
       const done = () => {
         clearTimeout(timer);
-        call.signal.removeEventListener('abort', onAbort);
+        call.signal.remove(onAbort);
       };
       let settled = false;
       socket.once('connect', () => {

@@ -8,8 +8,9 @@ import type { CallContext, Outcome, Target } from '../chain/types.ts';
 
 export interface UpstreamOptions {
   /**
-   * Which client carries plain requests: 'undici' (default; measured faster, see docs/proxy.md)
-   * or 'http-agent' (Node's http.Agent). Upgrades and CONNECT tunnels always use node:http/net.
+   * Which client carries plain requests: 'http-agent' (Node's http.Agent, the default: less CPU
+   * per request when measured, see docs/proxy.md) or 'undici'. Upgrades and CONNECT tunnels
+   * always use node:http/net.
    */
   readonly transport?: 'undici' | 'http-agent';
   /**

@@ -44,16 +44,20 @@ export function createUndiciUpstream(opts: UpstreamOptions = {}): Upstream {
   const raw = createHttpAgentUpstream(opts);
 
   async function send(call: CallContext, target: Target, retried = false): Promise<Outcome> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    call.signal.add(onAbort);
     try {
       const res = await request(`http://${target.host}:${target.port}${call.path}`, {
         dispatcher,
         method: call.method as 'GET',
         headers: call.headers,
         body: call.hasBody ? call.body : null,
-        signal: call.signal,
+        signal: ac.signal,
       });
       return { status: res.statusCode, headers: filterResponseHeaders(flatten(res.headers)), body: res.body };
     } catch (err) {
+      call.signal.remove(onAbort);
       if (err instanceof errors.RequestAbortedError) {
         throw new MeshError('UPSTREAM_RESET', { service: call.service, cause: err });
       }
