@@ -40,13 +40,12 @@ const LoadBalanceFields = {
   retryOnNext: Int(),
   backoff: Type.Optional(
     Type.Object({
-      kind: Type.Optional(
-        Type.Union([Type.Literal('exponential'), Type.Literal('constant'), Type.Literal('zero')], {
-          'x-message': 'must be exponential, constant or zero',
-        }),
-      ),
-      minMs: Int(),
-      maxMs: Int(),
+      // Values are validated in full by the retry policy parser (src/sidecar/policy), which also
+      // accepts the original's "jittered" kind and durations such as "2s".
+      kind: Str(),
+      minMs: Type.Optional(Scalar),
+      maxMs: Type.Optional(Scalar),
+      jitter: Str(),
     }),
   ),
   SessionStickinessRule: Type.Optional(
@@ -164,6 +163,10 @@ export const PASSTHROUGH = [
   'servicecomb.apm',
   'servicecomb.profile',
   'servicecomb.tracing',
+  'servicecomb.accessLog',
+  'servicecomb.retry',
+  'servicecomb.timeout',
+  'servicecomb.outlierDetection',
   'servicecomb.credentials',
   'servicecomb.monitor',
   'servicecomb.noRefreshSchema',
