@@ -24,6 +24,8 @@ export type Job =
       readonly seconds: number;
       readonly connections: number;
       readonly concurrency: number;
+      /** Requests in flight per connection (undici pipelining; heartbeats are idempotent PUTs). */
+      readonly pipelining: number;
     }
   | {
       readonly kind: 'find';
@@ -80,7 +82,10 @@ async function loops(
 }
 
 export async function runJob(job: Job): Promise<JobResult> {
-  const client = new ScClient(job.origin, { connections: job.connections });
+  const client = new ScClient(job.origin, {
+    connections: job.connections,
+    pipelining: job.kind === 'heartbeat' ? job.pipelining : 1,
+  });
   try {
     const t0 = now();
     if (job.kind === 'register') {

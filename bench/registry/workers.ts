@@ -1,6 +1,6 @@
 /**
  * @module bench/registry/workers
- * A fixed set of load workers (worker_threads running load-worker.ts) and a helper that runs one
+ * A fixed set of load workers (worker_threads running load-worker.ts through load-worker-boot.mjs) and a helper that runs one
  * job per worker at the same time and gathers the results.
  */
 import { Worker } from 'node:worker_threads';
@@ -10,8 +10,12 @@ export class WorkerSet {
   private readonly workers: Worker[];
 
   constructor(n: number) {
-    const url = new URL('./load-worker.ts', import.meta.url);
-    this.workers = Array.from({ length: n }, () => new Worker(url));
+    const url = new URL('./load-worker-boot.mjs', import.meta.url);
+    this.workers = Array.from({ length: n }, () => {
+      const w = new Worker(url);
+      w.on('error', () => {}); // reported to the job that was running (runAll), never fatal
+      return w;
+    });
   }
 
   get size(): number {
@@ -26,17 +30,27 @@ export class WorkerSet {
         (job, i) =>
           new Promise<JobResult>((resolve, reject) => {
             const w = this.workers[i]!;
-            const onMsg = (m: { ok: boolean; result?: JobResult; error?: string }) => {
+            const done = () => {
+              w.off('message', onMsg);
               w.off('error', onErr);
+              w.off('exit', onExit);
+            };
+            const onMsg = (m: { ok: boolean; result?: JobResult; error?: string }) => {
+              done();
               if (m.ok) resolve(m.result!);
               else reject(new Error(m.error));
             };
             const onErr = (err: Error) => {
-              w.off('message', onMsg);
+              done();
               reject(err);
             };
-            w.once('message', onMsg);
-            w.once('error', onErr);
+            const onExit = (code: number) => {
+              done();
+              reject(new Error(`load worker exited with code ${code}`));
+            };
+            w.on('message', onMsg);
+            w.on('error', onErr);
+            w.on('exit', onExit);
             w.postMessage(job);
           }),
       ),
