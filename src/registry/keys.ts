@@ -28,8 +28,6 @@ export const keys = {
   instance: (t: string, sid: string, iid: string) => `${ROOT}/inst/files/${t}/${sid}/${iid}`,
   instancePrefix: `${ROOT}/inst/files/`,
   instances: (t: string, sid: string) => `${ROOT}/inst/files/${t}/${sid}/`,
-  lease: (t: string, sid: string, iid: string) => `${ROOT}/inst/leases/${t}/${sid}/${iid}`,
-  leasePrefix: `${ROOT}/inst/leases/`,
   domain: (d: string) => `${ROOT}/domains/${d}`,
   project: (d: string, p: string) => `${ROOT}/projects/${d}/${p}`,
 };

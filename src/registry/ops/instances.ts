@@ -117,8 +117,9 @@ export async function registerInstance(
   const res = await ctx.store.txn({
     compare: [{ key: keys.service(t, sid), target: 'version', op: '!=', value: 0 }],
     success: [
+      // service-center also writes `/inst/leases/...` = leaseId; here the instance record carries
+      // its lease (KeyValue.lease, as etcd's kv.lease does), which saves a key per instance.
       { type: 'put', key: keys.instance(t, sid, iid), value: JSON.stringify(stored), lease },
-      { type: 'put', key: keys.lease(t, sid, iid), value: String(lease), lease },
     ],
   });
   if (!res.succeeded) {

@@ -17,7 +17,21 @@ export interface LeaseState {
   id: number;
   ttlMs: number;
   expiresAt: number;
-  keys: Set<string>;
+  /** Attached keys. An array, not a Set: a lease usually holds one key, and 100k Sets cost MBs. */
+  keys: string[];
+}
+
+function attach(lease: LeaseState | undefined, key: string): void {
+  if (!lease || lease.keys.includes(key)) return;
+  // A literal sizes the backing store exactly; push() onto [] would reserve 17 slots.
+  if (lease.keys.length === 0) lease.keys = [key];
+  else lease.keys.push(key);
+}
+
+function detach(lease: LeaseState | undefined, key: string): void {
+  if (!lease) return;
+  const i = lease.keys.indexOf(key);
+  if (i >= 0) lease.keys.splice(i, 1);
 }
 
 export interface SnapshotData {
@@ -119,10 +133,10 @@ export class KvState {
     this.nextLeaseId = snap.nextLeaseId;
     const now = this.now();
     for (const [id, ttlMs] of snap.leases)
-      this.leases.set(id, { id, ttlMs, expiresAt: now + ttlMs, keys: new Set() });
+      this.leases.set(id, { id, ttlMs, expiresAt: now + ttlMs, keys: [] });
     for (const [key, value, createRevision, modRevision, version, lease] of snap.kvs) {
       this.kvs.set(key, { key, value, createRevision, modRevision, version, lease });
-      if (lease) this.leases.get(lease)?.keys.add(key);
+      if (lease) attach(this.leases.get(lease), key);
     }
   }
 
@@ -182,7 +196,7 @@ export class KvState {
       id: record.id,
       ttlMs: record.ttl,
       expiresAt: this.now() + record.ttl,
-      keys: new Set(),
+      keys: [],
     });
     if (record.id >= this.nextLeaseId) this.nextLeaseId = record.id + 1;
   }
@@ -194,7 +208,7 @@ export class KvState {
       const prev = this.kvs.get(op[1]);
       if (op[0] === 0) {
         const [, key, value, lease] = op;
-        if (prev?.lease && prev.lease !== lease) this.leases.get(prev.lease)?.keys.delete(key);
+        if (prev?.lease && prev.lease !== lease) detach(this.leases.get(prev.lease), key);
         const kv: KeyValue = {
           key,
           value,
@@ -204,11 +218,11 @@ export class KvState {
           lease,
         };
         this.kvs.set(key, kv);
-        if (lease) this.leases.get(lease)?.keys.add(key);
+        if (lease) attach(this.leases.get(lease), key);
         events.push({ type: 'PUT', kv, revision: rev });
       } else if (prev) {
         this.kvs.delete(prev.key);
-        if (prev.lease) this.leases.get(prev.lease)?.keys.delete(prev.key);
+        if (prev.lease) detach(this.leases.get(prev.lease), prev.key);
         events.push({ type: 'DELETE', kv: prev, revision: rev });
       }
     }
