@@ -101,6 +101,8 @@ test('extract: W3C wins over B3, invalid W3C falls back to B3, header names are 
   // Invalid everything: present (so injection removes them) but no parent.
   const junk = extract(['traceparent', 'nope', 'x-b3-traceid', 'zz']);
   assert.equal(junk.present, true);
+  assert.equal(junk.formats, FORMAT_BITS.w3c | FORMAT_BITS.b3multi, 'formats seen, valid or not');
+  assert.equal(both.formats, FORMAT_BITS.w3c | FORMAT_BITS.b3);
   assert.equal(junk.parent, undefined);
   // Several tracestate headers are one list; an oversized tracestate is dropped.
   assert.equal(

@@ -144,9 +144,14 @@ export interface ExtractResult {
   readonly parent: ParentContext | DecisionOnly | undefined;
   /** Whether any trace header was present (so injection must remove it first). */
   readonly present: boolean;
+  /**
+   * FORMAT_BITS of every format seen, valid or not: we write those back out as well as the
+   * configured ones, so an app that speaks only `b3` keeps getting `b3` on every hop.
+   */
+  readonly formats: number;
 }
 
-const NONE: ExtractResult = Object.freeze({ parent: undefined, present: false });
+const NONE: ExtractResult = Object.freeze({ parent: undefined, present: false, formats: 0 });
 
 /**
  * Find the caller's trace context in a flat header list. Cost when no trace header is present:
@@ -158,6 +163,7 @@ export function extract(headers: readonly string[]): ExtractResult {
   let b3: string | undefined;
   let multi: B3Multi | undefined;
   let present = false;
+  let formats = 0;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
     // Cheap pre-filter: every trace header starts with t/T, b/B or x/X.
@@ -167,8 +173,10 @@ export function extract(headers: readonly string[]): ExtractResult {
     if (!TRACE_HEADERS.has(lower)) continue;
     present = true;
     const value = headers[i + 1]!;
+    if (lower.charCodeAt(0) === 0x78 /* x-b3-* */) formats |= 4;
     switch (lower) {
       case 'traceparent':
+        formats |= 1;
         traceparent ??= value;
         break;
       case 'tracestate':
@@ -176,6 +184,7 @@ export function extract(headers: readonly string[]): ExtractResult {
         tracestate = tracestate === undefined ? value : `${tracestate},${value}`;
         break;
       case 'b3':
+        formats |= 2;
         b3 ??= value;
         break;
       case 'x-b3-traceid':
@@ -202,12 +211,12 @@ export function extract(headers: readonly string[]): ExtractResult {
     if (p !== undefined) {
       const traceState =
         tracestate !== undefined && tracestate.length <= MAX_TRACESTATE ? tracestate : undefined;
-      return { parent: { ...p, traceState, format: 'w3c' }, present };
+      return { parent: { ...p, traceState, format: 'w3c' }, present, formats };
     }
   }
   const single = b3 === undefined ? undefined : parseB3Single(b3);
-  if (single !== undefined) return { parent: single, present };
-  return { parent: multi === undefined ? undefined : parseB3Multi(multi), present };
+  if (single !== undefined) return { parent: single, present, formats };
+  return { parent: multi === undefined ? undefined : parseB3Multi(multi), present, formats };
 }
 
 /** What to write on the outgoing request: our span becomes the next hop's parent. */

@@ -13,7 +13,7 @@ import type { CallContext } from '../chain/types.ts';
 import type { BatchExporter } from './exporter.ts';
 import type { IdSource } from './ids.ts';
 import type { FinishedSpan } from './span.ts';
-import { extract, FORMAT_BITS, formatsToBits, inject, type PropagationFormat } from './trace-context.ts';
+import { extract, formatsToBits, inject, type PropagationFormat } from './trace-context.ts';
 
 /** Where the tracer writes a call's trace identity (the observe step's per-call record). */
 export interface TraceSlot {
@@ -51,7 +51,7 @@ export class Tracer {
   begin(call: CallContext, slot: TraceSlot): void {
     const found = extract(call.headers);
     const parent = found.parent;
-    let formats = this.#formats;
+    const formats = this.#formats | found.formats;
     let traceState: string | undefined;
     if (parent !== undefined && parent.traceId !== undefined) {
       slot.traceId = parent.traceId;
@@ -63,7 +63,6 @@ export class Tracer {
       slot.parentSpanId = undefined;
       slot.sampled = parent !== undefined ? parent.sampled : this.#decide();
     }
-    if (parent !== undefined) formats |= FORMAT_BITS[parent.format];
     const spanId = this.#ids.spanId();
     slot.spanId = spanId;
     call.headers = inject(
