@@ -124,3 +124,32 @@ export function endpointsFor(snapshot: ServiceSnapshot, decision: RouteDecision)
   }
   return eps;
 }
+
+const routedMemo = new WeakMap<ServiceSnapshot, WeakMap<Tags, ServiceSnapshot>>();
+
+/**
+ * `snapshot` narrowed to a decision's subset, as a snapshot of its own (revision
+ * `<revision>|<routeKey>`), memoised per (snapshot, tags): what a balancer keyed by
+ * (service, app, routeKey) is fed. Default decision → the snapshot itself. Empty subset → 503
+ * NO_ENDPOINTS (see `endpointsFor`).
+ */
+export function routedSnapshot(snapshot: ServiceSnapshot, decision: RouteDecision): ServiceSnapshot {
+  const tags = decision.tags;
+  if (tags === undefined) return snapshot;
+  let byTags = routedMemo.get(snapshot);
+  if (byTags === undefined) {
+    byTags = new WeakMap();
+    routedMemo.set(snapshot, byTags);
+  }
+  let hit = byTags.get(tags);
+  if (hit === undefined) {
+    hit = Object.freeze({
+      serviceName: snapshot.serviceName,
+      app: snapshot.app,
+      revision: `${snapshot.revision}|${decision.routeKey}`,
+      endpoints: endpointsFor(snapshot, decision),
+    });
+    byTags.set(tags, hit); // only non-empty subsets are cached: endpointsFor threw otherwise
+  }
+  return hit;
+}
