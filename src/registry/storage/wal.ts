@@ -193,10 +193,9 @@ export class Wal {
   async #write(batch: Pending[]): Promise<void> {
     const text = batch.length === 1 ? batch[0]!.line : batch.map((p) => p.line).join('');
     try {
-      const buf = Buffer.from(text, 'utf8');
-      await this.#fh.write(buf);
+      await this.#fh.write(text, null, 'utf8');
       await this.#fh.datasync();
-      this.#bytes += buf.length;
+      this.#bytes += Buffer.byteLength(text);
       for (const p of batch) p.resolve();
     } catch (err) {
       const e = new StoreError('IO', `log write failed: ${(err as Error).message}`, err);
