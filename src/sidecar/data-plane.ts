@@ -17,7 +17,7 @@ import { createLogger } from '../shared/log.ts';
 import { tcpProbe } from './admin/probes.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createAdminServer } from './admin/server.ts';
-import type { Probe } from './admin/types.ts';
+import type { AdminHandler, Probe } from './admin/types.ts';
 import { createBalancer } from './balancer/registry.ts';
 import { compose, Slot } from './chain/compose.ts';
 import type { Step } from './chain/types.ts';
@@ -47,6 +47,8 @@ export interface DataPlaneDeps {
    * added when config has a local app and none is given.
    */
   readonly probes?: Readonly<Record<string, Probe>>;
+  /** More admin endpoints by path (e.g. telemetry's `/v1/mesher/metrics`, `/v1/mesher/log-level`). */
+  readonly adminRoutes?: Readonly<Record<string, AdminHandler>>;
   /** Extra readiness conditions for /v1/mesher/ready (beyond "listeners are up"). */
   readonly readiness?: Readonly<Record<string, Probe>>;
   /** How /v1/mesher/config masks secrets; default the config module's `maskSecrets` over the whole tree. */
@@ -156,6 +158,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
           readiness: deps.readiness ?? {},
           listening: () => listening,
           maskSecrets: deps.maskSecrets ?? defaultMaskSecrets,
+          extraRoutes: deps.adminRoutes ?? {},
         }),
       )
     : undefined;

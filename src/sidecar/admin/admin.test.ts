@@ -193,3 +193,34 @@ test('health turns 503 when the local app goes away', async () => {
     await p.close();
   }
 });
+
+test('extra routes plug in with any method and see the request body; built-ins cannot be replaced', async () => {
+  const seen: Array<{ method: string; body?: unknown }> = [];
+  const extra = createDataPlane({
+    config: testSidecarConfig({ listeners: { ...config.listeners, admin: { host: '127.0.0.1', port: 0 } } }),
+    directory,
+    createBalancer: () => new FakeRoundRobin(),
+    adminRoutes: {
+      '/v1/mesher/log-level': async (req) => {
+        seen.push({ method: req.method, ...(req.body === undefined ? {} : { body: req.body }) });
+        return { status: 200, body: { ok: true } };
+      },
+      '/v1/mesher/version': async () => ({ status: 418, body: {} }),
+    },
+  });
+  const url = `http://127.0.0.1:${(await extra.listen()).admin!.port}`;
+  try {
+    const put = await request(`${url}/v1/mesher/log-level`, { method: 'PUT', body: '{"level":"debug"}' });
+    assert.equal(put.statusCode, 200);
+    await put.body.dump();
+    assert.deepEqual(seen, [{ method: 'PUT', body: '{"level":"debug"}' }]);
+    const version = await request(`${url}/v1/mesher/version`);
+    assert.equal(version.statusCode, 200);
+    await version.body.dump();
+    const big = await request(`${url}/v1/mesher/log-level`, { method: 'POST', body: 'x'.repeat(70 * 1024) });
+    assert.equal(big.statusCode, 413);
+    await big.body.dump();
+  } finally {
+    await extra.close();
+  }
+});

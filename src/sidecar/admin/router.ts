@@ -23,6 +23,10 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
     ['/v1/mesher/instances', createInstancesHandler(deps)],
     ['/v1/mesher/config', createConfigHandler(deps)],
   ]);
+  const builtIn = new Set(routes.keys());
+  for (const [path, handler] of Object.entries(deps.extraRoutes ?? {})) {
+    if (!builtIn.has(path)) routes.set(path, handler);
+  }
   return {
     paths: [...routes.keys()],
     async handle(req) {
@@ -34,7 +38,7 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
           body: { code: 'NOT_FOUND', message: `No admin endpoint ${path}`, paths: [...routes.keys()] },
         };
       }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (builtIn.has(path) && req.method !== 'GET' && req.method !== 'HEAD') {
         return {
           status: 405,
           body: { code: 'METHOD_NOT_ALLOWED', message: 'Admin endpoints accept GET only' },

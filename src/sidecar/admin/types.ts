@@ -18,6 +18,11 @@ export interface AdminRequest {
   /** Path without the query string. */
   readonly path: string;
   readonly query: URLSearchParams;
+  /**
+   * Request body for methods other than GET/HEAD: the server passes the raw UTF-8 text (at most
+   * 64 KiB); in-process callers may pass a parsed value. Handlers accept both.
+   */
+  readonly body?: unknown;
 }
 
 export type AdminHandler = (req: AdminRequest) => Promise<AdminReply>;
@@ -41,4 +46,9 @@ export interface AdminDeps {
   readonly maskSecrets: (config: SidecarConfig) => unknown;
   /** How long one probe may take before it counts as failed. Default 2000. */
   readonly probeTimeoutMs?: number;
+  /**
+   * More endpoints by exact path (metrics, log-level, errors...). They see every method and
+   * answer 405 themselves; a built-in path cannot be replaced.
+   */
+  readonly extraRoutes?: Readonly<Record<string, AdminHandler>>;
 }
