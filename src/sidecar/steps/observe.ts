@@ -72,13 +72,10 @@ class CallRecord implements RequestSample, TraceSlot {
   inFlight: { value: number } | undefined = undefined;
   counter: ByteCounter | undefined = undefined;
   done = false;
-  /** Bound once per call so it can be a stream listener. */
-  readonly onClose = (): void => this.owner.finish(this);
 
   constructor(
     readonly owner: Observer,
     readonly call: CallContext,
-    readonly startWallMs: number,
   ) {
     this.direction = call.direction;
     this.sourceService =
@@ -108,7 +105,7 @@ class Observer {
   }
 
   start(call: CallContext): CallRecord {
-    const r = new CallRecord(this, call, this.clock.now() - (performance.now() - call.timings.startMs));
+    const r = new CallRecord(this, call);
     if (this.metrics !== undefined) {
       r.inFlight = this.metrics.inFlight(call.direction, r.destinationService);
       r.inFlight.value++;
@@ -133,15 +130,17 @@ class Observer {
       return outcome;
     }
     r.responseBytes = contentLength(outcome.headers);
+    // One listener closure per streamed response (the only per-call closure).
+    const onClose = () => this.finish(r);
     if (r.responseBytes >= 0 || (this.metrics === undefined && this.accessLog === undefined)) {
-      body.once('close', r.onClose);
+      body.once('close', onClose);
       return outcome;
     }
     // No length: count what flows. The counter is what the listener pipes; destroying it (client
     // gone) destroys the upstream body too.
     const counter = new ByteCounter();
     r.counter = counter;
-    counter.once('close', r.onClose);
+    counter.once('close', onClose);
     body.once('error', (err) => counter.destroy(err));
     counter.once('close', () => {
       if (!body.destroyed && !body.readableEnded) body.destroy();
@@ -191,7 +190,8 @@ class Observer {
           r.spanId!,
           r.parentSpanId,
           call.direction === 'outbound' ? 'client' : 'server',
-          r.startWallMs,
+          // Wall-clock start = now - elapsed: one clock read, and only for sampled spans.
+          this.clock.now() - durationMs,
           durationMs,
           call.method,
           call.path,

@@ -74,6 +74,11 @@ export interface RequestSample {
 
 type Tree = Map<string, Tree | Series>;
 
+interface InFlightCell {
+  readonly labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
 export interface RequestMetricsOptions {
   readonly maxServices: number;
   readonly perInstance: boolean;
@@ -82,7 +87,8 @@ export interface RequestMetricsOptions {
 export class RequestMetrics {
   readonly #root: Tree = new Map();
   readonly #all: Series[] = [];
-  readonly #inFlight = new Map<string, { labels: Record<string, string>; value: number }>();
+  readonly #inFlightOut = new Map<string, InFlightCell>();
+  readonly #inFlightIn = new Map<string, InFlightCell>();
   readonly sources: LabelCap;
   readonly destinations: LabelCap;
   readonly versions = new LabelCap(100);
@@ -172,11 +178,11 @@ export class RequestMetrics {
   /** The in-flight cell for a direction and destination (held by the caller for the call's life). */
   inFlight(direction: string, destination: string): { value: number } {
     const dst = this.destinations.apply(destination);
-    const key = direction === 'inbound' ? `i${dst}` : `o${dst}`;
-    let cell = this.#inFlight.get(key);
+    const map = direction === 'inbound' ? this.#inFlightIn : this.#inFlightOut;
+    let cell = map.get(dst);
     if (cell === undefined) {
-      cell = { labels: { direction, destination_service: dst }, value: 0 };
-      this.#inFlight.set(key, cell);
+      cell = { labels: Object.freeze({ direction, destination_service: dst }), value: 0 };
+      map.set(dst, cell);
     }
     return cell;
   }
@@ -210,7 +216,7 @@ export class RequestMetrics {
         return { name, help, type: 'histogram', aggregator: 'sum', values };
       },
     });
-    const inFlight = this.#inFlight;
+    const inFlightMaps = [this.#inFlightOut, this.#inFlightIn];
     return [
       {
         name: 'mesher_requests_total',
@@ -235,7 +241,9 @@ export class RequestMetrics {
         type: 'gauge',
         aggregator: 'sum',
         async get() {
-          const values = [...inFlight.values()].map((c) => ({ labels: c.labels, value: c.value }));
+          const values = inFlightMaps.flatMap((m) =>
+            [...m.values()].map((c) => ({ labels: c.labels, value: c.value })),
+          );
           return { name: this.name, help: this.help, type: 'gauge', aggregator: 'sum', values };
         },
       },

@@ -45,22 +45,46 @@ function isHex(s: string, len: number): boolean {
   return s.length === len && HEX.test(s);
 }
 
-/** Parse a W3C `traceparent`; undefined when invalid (then the header is ignored). */
-export function parseTraceparent(value: string): Omit<ParentContext, 'traceState' | 'format'> | undefined {
-  const v = value.trim();
+/** Lowercase hex digits only, from `from` to `to` (exclusive); no allocation. */
+function hexRange(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** Any digit other than '0' in the range (all-zero ids are invalid). */
+function nonZero(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) !== 48) return true;
+  return false;
+}
+
+/**
+ * Parse a W3C `traceparent` into a parent context (undefined when invalid: the header is then
+ * ignored). Validates in place with char codes and slices only what it keeps.
+ */
+function parseW3c(value: string, traceState: string | undefined): ParentContext | undefined {
+  const v = value.length === 55 ? value : value.trim();
   if (v.length < 55) return undefined;
-  const version = v.slice(0, 2);
-  if (!isHex(version, 2) || version === 'ff') return undefined;
+  if (!hexRange(v, 0, 2)) return undefined;
+  const version00 = v.charCodeAt(0) === 48 && v.charCodeAt(1) === 48;
+  if (v.charCodeAt(0) === 102 && v.charCodeAt(1) === 102) return undefined; // version ff is forbidden
   // Version 00 is exactly 55 characters; later versions may append fields after a '-'.
-  if (version === '00' ? v.length !== 55 : v.length > 55 && v[55] !== '-') return undefined;
-  if (v[2] !== '-' || v[35] !== '-' || v[52] !== '-') return undefined;
-  const traceId = v.slice(3, 35);
-  const spanId = v.slice(36, 52);
-  const flags = v.slice(53, 55);
-  if (!isHex(traceId, 32) || traceId === ZERO32) return undefined;
-  if (!isHex(spanId, 16) || spanId === ZERO16) return undefined;
-  if (!isHex(flags, 2)) return undefined;
-  return { traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 };
+  if (version00 ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== 45) return undefined;
+  if (v.charCodeAt(2) !== 45 || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45) return undefined;
+  if (!hexRange(v, 3, 35) || !nonZero(v, 3, 35)) return undefined;
+  if (!hexRange(v, 36, 52) || !nonZero(v, 36, 52)) return undefined;
+  if (!hexRange(v, 53, 55)) return undefined;
+  const last = v.charCodeAt(54);
+  const sampled = ((last <= 57 ? last - 48 : last - 87) & 1) === 1;
+  return { traceId: v.slice(3, 35), spanId: v.slice(36, 52), sampled, traceState, format: 'w3c' };
+}
+
+/** Parse a W3C `traceparent`; undefined when invalid. */
+export function parseTraceparent(value: string): Omit<ParentContext, 'traceState' | 'format'> | undefined {
+  const p = parseW3c(value, undefined);
+  return p === undefined ? undefined : { traceId: p.traceId, spanId: p.spanId, sampled: p.sampled };
 }
 
 /** B3 trace ids are 16 or 32 hex digits; we always carry 32. */
@@ -207,12 +231,11 @@ export function extract(headers: readonly string[]): ExtractResult {
   }
   if (!present) return NONE;
   if (traceparent !== undefined) {
-    const p = parseTraceparent(traceparent);
-    if (p !== undefined) {
-      const traceState =
-        tracestate !== undefined && tracestate.length <= MAX_TRACESTATE ? tracestate : undefined;
-      return { parent: { ...p, traceState, format: 'w3c' }, present, formats };
-    }
+    const p = parseW3c(
+      traceparent,
+      tracestate !== undefined && tracestate.length <= MAX_TRACESTATE ? tracestate : undefined,
+    );
+    if (p !== undefined) return { parent: p, present, formats };
   }
   const single = b3 === undefined ? undefined : parseB3Single(b3);
   if (single !== undefined) return { parent: single, present, formats };
