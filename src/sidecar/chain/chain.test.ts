@@ -71,3 +71,9 @@ test('Slot swaps atomically and counts versions', () => {
   assert.equal(slot.current, 'b');
   assert.equal(slot.version, 1);
 });
+
+test('rescue output for a MeshError with an invalid header value still reaches a socket-safe state', () => {
+  // Guard for the listener: rescue itself never throws, whatever the error carries.
+  const out = rescue(new MeshError('RATE_LIMITED', { headers: { 'retry-after': 'x\ny' } }));
+  assert.equal(out.status, 429);
+});

@@ -89,6 +89,49 @@ test('https:// and other schemes in proxy-form are 400', async () => {
   expectError(text, 400, 'BAD_REQUEST');
 });
 
+test('a step that throws synchronously, or an error with an unwritable header, never crashes the process', async () => {
+  const { createDataPlane: make } = await import('../data-plane.ts');
+  const { MeshError } = await import('../../shared/errors.ts');
+  const directory = new FakeDirectory();
+  directory.set('up', [endpointOf(up, 'u')]);
+  const p = make({
+    config: testSidecarConfig(),
+    directory,
+    createBalancer: () => new FakeRoundRobin(),
+    extraSteps: () => ({
+      outbound: [
+        (call) => {
+          if (call.path === '/sync') throw new MeshError('RATE_LIMITED');
+          if (call.path === '/badheader') {
+            return Promise.reject(new MeshError('RATE_LIMITED', { headers: { 'retry-after': 'a\r\nb' } }));
+          }
+          throw new TypeError('bug');
+        },
+      ],
+    }),
+  });
+  const port2 = (await p.listen()).outbound.port;
+  try {
+    expectError(
+      await rawExchange(port2, 'GET http://up/sync HTTP/1.1\r\nHost: up\r\nConnection: close\r\n\r\n'),
+      429,
+      'RATE_LIMITED',
+    );
+    expectError(
+      await rawExchange(port2, 'GET http://up/bug HTTP/1.1\r\nHost: up\r\nConnection: close\r\n\r\n'),
+      500,
+      'INTERNAL',
+    );
+    const dropped = await rawExchange(
+      port2,
+      'GET http://up/badheader HTTP/1.1\r\nHost: up\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(dropped, '', 'connection dropped without a response');
+  } finally {
+    await p.close();
+  }
+});
+
 test('a client vanishing halfway through its headers leaks nothing and the proxy keeps serving', async () => {
   for (let i = 0; i < 20; i++) {
     const s = net.connect(port, '127.0.0.1');

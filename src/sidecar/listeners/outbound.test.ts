@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
@@ -144,6 +145,28 @@ test('response multi-valued headers (Set-Cookie) survive', async () => {
   const res = await request('http://server2/', { dispatcher: agent, headers: { 'x-test-cookies': '1' } });
   await res.body.dump();
   assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+});
+
+test('curl with http_proxy set reaches the service (proxy-form), and origin-form with -H Host', async () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('curl', ['-sS', '-i', '--max-time', '10', ...args], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+  const viaProxy = await run(['http://server2/hello'], { http_proxy: proxyUrl });
+  assert.equal(viaProxy.code, 0, viaProxy.out);
+  assert.match(viaProxy.out, /^HTTP\/1\.1 200/);
+  assert.match(viaProxy.out, /x-upstream-id: [ab]/i);
+  const originForm = await run([`${proxyUrl}/hello`, '-H', 'Host: server2'], {});
+  assert.match(originForm.out, /^HTTP\/1\.1 200/);
+  const unknown = await run(['http://nosuch/'], { http_proxy: proxyUrl });
+  assert.match(unknown.out, /^HTTP\/1\.1 404/);
+  assert.match(unknown.out, /x-mesher-error: SERVICE_NOT_FOUND/i);
 });
 
 test('origin-form with a Host header works on the same port', async () => {

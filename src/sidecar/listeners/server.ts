@@ -9,10 +9,11 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type ErrorCode, MeshError } from '../../shared/errors.ts';
+import { createLogger } from '../../shared/log.ts';
 import { CallSignal } from '../chain/call-signal.ts';
 import type { Slot } from '../chain/compose.ts';
 import { rescue, rescueToBytes } from '../chain/rescue.ts';
-import type { CallContext, Handler } from '../chain/types.ts';
+import type { CallContext, Handler, Outcome } from '../chain/types.ts';
 import { writeOutcome, writeRawOutcome } from './respond.ts';
 
 export interface EdgeLimits {
@@ -50,6 +51,8 @@ export interface EdgeServer {
   drain(): void;
 }
 
+const log = createLogger('sidecar.listener');
+
 const CLIENT_ERRORS: Record<string, ErrorCode> = {
   HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
   ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
@@ -67,6 +70,21 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   const message = mesh === 'BAD_REQUEST' ? `Malformed HTTP request (${code || err.message})` : undefined;
   // end() flushes the answer, then closes: the parser state after an error is not reusable.
   socket.end(rescueToBytes(new MeshError(mesh, message === undefined ? {} : { message })));
+}
+
+/** Run the chain; a step that throws synchronously becomes a rejection, never an uncaught error. */
+function run(handler: Handler, call: CallContext): Promise<Outcome> {
+  try {
+    return handler(call);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Writing the answer itself failed (e.g. an invalid header value): log it and drop the connection. */
+function writeFailed(err: unknown, target: { destroy(): void }): void {
+  log.error({ err }, 'could not write the response');
+  target.destroy();
 }
 
 export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): EdgeServer {
@@ -98,18 +116,20 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
       writeOutcome(res, rescue(err));
       return;
     }
-    route.handler(call).then(
-      (outcome) => {
-        if (draining) res.shouldKeepAlive = false;
-        writeOutcome(res, outcome);
-      },
-      (err) => {
-        // The client may still be sending a body the chain never read: drain it so the
-        // connection can carry the error response (and maybe the next request).
-        if (call.body !== null && !call.body.readableEnded) call.body.resume();
-        writeOutcome(res, rescue(err, call.service));
-      },
-    );
+    run(route.handler, call)
+      .then(
+        (outcome) => {
+          if (draining) res.shouldKeepAlive = false;
+          writeOutcome(res, outcome);
+        },
+        (err) => {
+          // The client may still be sending a body the chain never read: drain it so the
+          // connection can carry the error response (and maybe the next request).
+          if (call.body !== null && !call.body.readableEnded) call.body.resume();
+          writeOutcome(res, rescue(err, call.service));
+        },
+      )
+      .catch((err) => writeFailed(err, res));
   });
 
   const onRaw = (kind: 'upgrade' | 'tunnel') => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -127,16 +147,18 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
       socket.end(rescueToBytes(err));
       return;
     }
-    route.handler(call).then(
-      (outcome) => {
-        socket.removeListener('close', onEarlyClose);
-        writeRawOutcome(socket, outcome, head);
-      },
-      (err) => {
-        socket.removeListener('close', onEarlyClose);
-        if (!socket.destroyed) socket.end(rescueToBytes(err, call.service));
-      },
-    );
+    run(route.handler, call)
+      .then(
+        (outcome) => {
+          socket.removeListener('close', onEarlyClose);
+          writeRawOutcome(socket, outcome, head);
+        },
+        (err) => {
+          socket.removeListener('close', onEarlyClose);
+          if (!socket.destroyed) socket.end(rescueToBytes(err, call.service));
+        },
+      )
+      .catch((err) => writeFailed(err, socket));
   };
   server.on('upgrade', onRaw('upgrade'));
   server.on('connect', onRaw('tunnel'));
