@@ -7,7 +7,7 @@
 export { camelHeader, translateDarklaunch } from './darklaunch.ts';
 export { endpointsFor, filterEndpoints, routedSnapshot, selectEndpoints } from './filter.ts';
 export { headerValue } from './match.ts';
-export { parseRouteTable, type RouteTableResult } from './parse.ts';
+export { parseRouteTable, type RouteTableResult, reloadRouteTable } from './parse.ts';
 export {
   correlationId,
   DEFAULT_PROPAGATION,

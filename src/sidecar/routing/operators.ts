@@ -18,12 +18,48 @@ export type Predicate = (value: string) => boolean;
 /** Patterns longer than this are refused: JS regexes backtrack, so keep operator input small. */
 export const MAX_REGEX_LENGTH = 1024;
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
-
-/** The number a header value spells, or NaN. Whitespace around it is ignored. */
+/**
+ * The number a header value spells (decimal: `-3`, `+1.5`, `.5`; spaces around it allowed), or
+ * NaN. Scans by hand: this runs per request, and `trim()` plus a regex would allocate.
+ */
 export function parseDecimal(raw: string): number {
-  const s = raw.trim();
-  return NUMBER.test(s) ? Number(s) : Number.NaN;
+  let start = 0;
+  let end = raw.length;
+  while (start < end && raw.charCodeAt(start) === 32) start++;
+  while (end > start && raw.charCodeAt(end - 1) === 32) end--;
+  let i = start;
+  const sign = raw.charCodeAt(i);
+  if (sign === 43 || sign === 45) i++; // + -
+  let digits = 0;
+  let dots = 0;
+  for (; i < end; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && dots === 0) dots++;
+    else return Number.NaN;
+  }
+  if (digits === 0) return Number.NaN;
+  return start === 0 && end === raw.length ? Number(raw) : Number(raw.slice(start, end));
+}
+
+/**
+ * `value` equals `lower` (already lower-case) ignoring ASCII case, without allocating; falls back
+ * to `toLowerCase()` when `value` has non-ASCII characters.
+ */
+export function equalsLower(value: string, lower: string): boolean {
+  if (value.length !== lower.length) return hasNonAscii(value) && value.toLowerCase() === lower;
+  for (let i = 0; i < value.length; i++) {
+    let c = value.charCodeAt(i);
+    if (c > 127) return value.toLowerCase() === lower;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function hasNonAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return true;
+  return false;
 }
 
 /** Compile a regex from config; returns an error message instead of throwing. */
@@ -41,9 +77,9 @@ export function compileOperator(op: HeaderOp, expected: string, ci: boolean): Pr
   const want = ci ? expected.toLowerCase() : expected;
   switch (op) {
     case 'exact':
-      return (v) => v === want;
+      return ci ? (v) => equalsLower(v, want) : (v) => v === want;
     case 'noEqu':
-      return (v) => v !== want;
+      return ci ? (v) => !equalsLower(v, want) : (v) => v !== want;
     case 'contains':
       return (v) => v.includes(want);
     case 'regex': {
@@ -95,7 +131,8 @@ export function compileHeader(spec: HeaderSpec): { test: Predicate } | { errors:
   };
 }
 
-const STRING_OPS: ReadonlySet<HeaderOp> = new Set(['exact', 'noEqu', 'contains']);
+/** Operators that need the value lower-cased under caseInsensitive (exact/noEqu compare folded). */
+const STRING_OPS: ReadonlySet<HeaderOp> = new Set(['contains']);
 
 /** The end of the path part of an origin-form target (before `?`). */
 export function pathEnd(path: string): number {

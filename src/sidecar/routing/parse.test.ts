@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { camelHeader } from './darklaunch.ts';
-import { parseRouteTable } from './parse.ts';
-import { tableSpecs } from './table.ts';
+import { parseRouteTable, reloadRouteTable } from './parse.ts';
+import { EMPTY_TABLE, tableSpecs } from './table.ts';
 
 const KEY = 'servicecomb.routeRule.server';
 
@@ -368,4 +368,26 @@ test('bounds: too many rules and over-long YAML are refused', () => {
     issuesOf([{ match: { headers: { a: { regex: 'x'.repeat(2000) } } }, route: [{ tags: { v: '1' } }] }])[0]!,
     /regex is longer than 1024/,
   );
+});
+
+test('reload: an invalid rule is rejected with its reason and the last good table stays in force', () => {
+  const good = reloadRouteTable({ [KEY]: [{ route: [{ tags: { version: '1' } }] }] }, EMPTY_TABLE);
+  assert.equal(good.accepted, true);
+  const bad = reloadRouteTable(
+    {
+      [KEY]: [
+        {
+          route: [
+            { tags: { version: '2' }, weight: 70 },
+            { tags: { version: '3' }, weight: 70 },
+          ],
+        },
+      ],
+    },
+    good.table,
+  );
+  assert.equal(bad.accepted, false);
+  assert.equal(bad.table, good.table);
+  assert.match(bad.issues[0]!.message, /weights sum to 140/);
+  assert.equal(tableSpecs(bad.table).server![0]!.route[0]!.tags.version, '1');
 });

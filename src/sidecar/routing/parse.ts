@@ -84,3 +84,16 @@ export function parseRouteTable(flat: Readonly<Record<string, unknown>>): RouteT
     warnings: Object.freeze(warnings),
   });
 }
+
+/**
+ * A reload: the new table when the config has no issues, else `lastGood` unchanged (with the
+ * issues, to report). Start with `EMPTY_TABLE` (./table.ts) as the first `lastGood`.
+ */
+export function reloadRouteTable(
+  flat: Readonly<Record<string, unknown>>,
+  lastGood: RouteTable,
+): RouteTableResult & { readonly accepted: boolean } {
+  const r = parseRouteTable(flat);
+  const accepted = r.issues.length === 0;
+  return Object.freeze({ ...r, table: accepted ? r.table : lastGood, accepted });
+}
