@@ -4,17 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type Clock, ManualClock, systemClock } from '../../shared/clock.ts';
-import { createLogger } from '../../shared/log.ts';
-import { Router } from '../http/router.ts';
-import { createRequestHandler } from '../http/server.ts';
 import { EmbeddedStore } from '../storage/embedded-store.ts';
-import { type ConfigCenter, createConfigCenter } from './index.ts';
+import type { ConfigCenter } from './index.ts';
+import { serveConfigCenter } from './serve.ts';
 
 interface Reply {
   status: number;
@@ -44,18 +40,14 @@ after(async () => {
 async function start(opts: { clock?: Clock; dataDir?: string; maxWaiters?: number } = {}): Promise<Harness> {
   const clock = opts.clock ?? new ManualClock();
   const store = await EmbeddedStore.open({ dataDir: opts.dataDir ?? null, clock });
-  const cc = createConfigCenter({ store, clock, maxWaiters: opts.maxWaiters });
-  const log = createLogger('test');
-  const server: Server = createServer(createRequestHandler(new Router(cc.routes), log));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const srv = await serveConfigCenter({ store, clock, maxWaiters: opts.maxWaiters });
   let closed = false;
   const h: Harness = {
-    cc,
+    cc: srv.configCenter,
     store,
     async call(method, path, body, headers = {}) {
       const t0 = performance.now();
-      const res = await fetch(`${base}${path}`, {
+      const res = await fetch(`${srv.url}${path}`, {
         method,
         headers: { 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -71,9 +63,7 @@ async function start(opts: { clock?: Clock; dataDir?: string; maxWaiters?: numbe
     async close() {
       if (closed) return;
       closed = true;
-      cc.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await srv.close();
       await store.close();
     },
   };

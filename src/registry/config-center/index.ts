@@ -18,4 +18,5 @@ export {
   type MatchMode,
 } from './model.ts';
 export { type ConfigCenter, type ConfigCenterDeps, createConfigCenter, REVISION_HEADER } from './routes.ts';
+export { type ConfigCenterServer, type ServeOptions, serveConfigCenter } from './serve.ts';
 export { LIMITS } from './validate.ts';
