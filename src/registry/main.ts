@@ -12,6 +12,7 @@ import { governRoutes } from './api/govern.ts';
 import { instanceRoutes } from './api/instances.ts';
 import { microserviceRoutes } from './api/microservices.ts';
 import { Catalog } from './catalog.ts';
+import { createConfigCenter } from './config-center/routes.ts';
 import { Router } from './http/router.ts';
 import { createRequestHandler } from './http/server.ts';
 import { DEFAULT_CONFIG, type RegistryConfig, type RegistryContext, SELF_NAME } from './ops/context.ts';
@@ -38,6 +39,8 @@ export interface RegistryOptions {
   compactBytes?: number;
   /** Register the registry itself as SERVICECENTER (default true). */
   registerSelf?: boolean;
+  /** Serve the Kie-style config center (`/v1/{project}/kie/kv`) from the same store (default true). */
+  configCenter?: boolean;
   logger?: Logger;
 }
 
@@ -70,20 +73,35 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const config: RegistryConfig = { ...DEFAULT_CONFIG, ...opts.config };
   const ctx: RegistryContext = { store, catalog, clock, config, self: null };
   const watcher = new Watcher(ctx, log, opts.watch);
-  const router = new Router([...microserviceRoutes(ctx), ...instanceRoutes(ctx), ...governRoutes(ctx)]);
+  const configCenter = opts.configCenter === false ? null : createConfigCenter({ store, clock });
+  const router = new Router([
+    ...microserviceRoutes(ctx),
+    ...instanceRoutes(ctx),
+    ...governRoutes(ctx),
+    ...(configCenter?.routes ?? []),
+  ]);
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler(router, log));
   server.on('upgrade', (req, socket, head) => watcher.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 30100, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 30100, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // e.g. EADDRINUSE: release the store (and its files) before reporting.
+    configCenter?.close();
+    await watcher.close();
+    catalog.close();
+    await store.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
@@ -124,6 +142,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const close = () => {
     closing ??= (async () => {
       selfTimer?.cancel();
+      configCenter?.close(); // answers held long-polls before the sockets go
       await watcher.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

@@ -257,3 +257,11 @@ test('router: 404 plain text, 405 with Allow, 413 envelope, v3 prefix, version',
   assert.equal((await c('GET', '/v4/default/registry/version')).json.apiVersion, '4.0.0');
   assert.equal((await c('GET', '/version')).status, 200);
 });
+
+test('the config center is mounted on the same server and store', async () => {
+  const r = await c('POST', '/v1/default/kie/kv', { body: { key: 'timeout', value: '3s' } });
+  assert.equal(r.status, 200, r.text);
+  const list = await c('GET', '/v1/default/kie/kv?key=timeout');
+  assert.equal(list.status, 200, list.text);
+  assert.ok(list.text.includes('3s'));
+});

@@ -36,7 +36,7 @@ export function parseRegistryFlags(argv: string[]): Flags | string {
       }
       case '--data-dir': {
         const v = value();
-        if (v === undefined) return 'mesher registry: --data-dir needs a value (use \'\' for no persistence)';
+        if (v === undefined) return "mesher registry: --data-dir needs a value (use '' for no persistence)";
         flags.dataDir = v === '' ? null : v;
         break;
       }
@@ -66,7 +66,9 @@ export async function run(argv: string[]): Promise<number | undefined> {
   try {
     server = await startRegistry({ host: flags.host, port: flags.port, dataDir: flags.dataDir, logger: log });
   } catch (err) {
-    process.stderr.write(`mesher registry: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `mesher registry: cannot start: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     return 1;
   }
   process.stdout.write(`mesher registry listening on ${server.url}\n`);

@@ -144,13 +144,17 @@ export async function deleteService(
   for (const entry of [...(ctx.catalog.instancesOf(t, sid)?.values() ?? [])])
     if (entry.lease) await ctx.store.revokeLease(entry.lease);
   const env = svc.environment ?? '';
-  const ops: Op[] = [
-    { type: 'deletePrefix', prefix: keys.instances(t, sid) },
+  // Revoking the leases deleted the instances; anything left (none normally) is deleted by key,
+  // not by prefix, so a delete costs O(service), not O(store).
+  const ops: Op[] = [...(ctx.catalog.instancesOf(t, sid)?.values() ?? [])].map(
+    (e): Op => ({ type: 'delete', key: e.kv.key }),
+  );
+  ops.push(
     { type: 'delete', key: keys.service(t, sid) },
     { type: 'delete', key: keys.index(t, env, svc.appId, svc.serviceName, svc.version) },
     { type: 'delete', key: keys.tags(t, sid) },
     { type: 'delete', key: keys.depRule(t, 'c', env, svc.appId, svc.serviceName, svc.version) },
-  ];
+  );
   if (svc.alias) ops.push({ type: 'delete', key: keys.alias(t, env, svc.appId, svc.alias, svc.version) });
   for (const schemaId of svc.schemas ?? [])
     ops.push(
