@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -289,6 +289,25 @@ test('a real Prometheus scrapes the sidecar and PromQL sees the request count an
     await until(async () => (await query(sel)) === 46, 5000);
     const rate = await query(`rate(${sel}[3s])`);
     assert.ok(rate !== undefined && rate > 3 && rate < 20, `rate ${rate}/s, sent ~10/s`);
+    // Every query of the Grafana dashboard parses and runs (variables filled in as Grafana would).
+    const dash = JSON.parse(
+      readFileSync(new URL('../../deploy/grafana/mesher-golden-signals.json', import.meta.url), 'utf8'),
+    ) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+    let checked = 0;
+    for (const p of dash.panels) {
+      for (const t of p.targets ?? []) {
+        const q = t.expr.replaceAll('$__rate_interval', '3s').replace(/\$(service|direction|job)/g, '.*');
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+        const body = (await res.json()) as { status: string; error?: string };
+        assert.equal(body.status, 'success', `${p.title}: ${q}: ${body.error}`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 15, `checked ${checked} dashboard queries`);
+    const p99 = await query(
+      'histogram_quantile(0.99, sum by (le) (rate(mesher_request_duration_seconds_bucket{direction="outbound"}[3s])))',
+    );
+    assert.ok(p99 !== undefined && p99 > 0 && p99 < 1, `p99 ${p99}s`);
   } finally {
     prom.kill('SIGTERM');
     await new Promise((r) => (prom.exitCode !== null ? r(null) : prom.once('exit', r)));
