@@ -27,9 +27,11 @@ import type { ServiceDirectory } from './discovery/types.ts';
 import { createInboundCallFactory } from './listeners/inbound.ts';
 import { createOutboundCallFactory } from './listeners/outbound.ts';
 import { createEdgeServer, type EdgeLimits, type EdgeRoute, type EdgeServer } from './listeners/server.ts';
+import { routedSnapshot } from './routing/filter.ts';
 import { type BalancerFactory, BalancerSet } from './steps/balancer-set.ts';
-import { createLoadBalance } from './steps/load-balance.ts';
+import { createLoadBalance, type LoadBalanceDeps } from './steps/load-balance.ts';
 import { createLocalTarget } from './steps/local-target.ts';
+import { routeDecisionOf } from './steps/route.ts';
 import { createTransport } from './steps/transport.ts';
 import { createHttpAgentUpstream } from './upstream/http-agent.ts';
 import type { Upstream, UpstreamOptions } from './upstream/types.ts';
@@ -90,6 +92,13 @@ export function defaultMaskSecrets(config: SidecarConfig): unknown {
 
 const defaultBalancerFactory: BalancerFactory = (strategy) => createBalancer(strategy);
 
+/** The route step's decision for a call (if it ran and chose tags) as the balancer's endpoint subset. */
+const routeSubset: LoadBalanceDeps['subset'] = (call, snapshot) => {
+  const decision = routeDecisionOf(call);
+  if (decision === undefined || decision.tags === undefined) return undefined;
+  return { key: decision.routeKey, snapshot: routedSnapshot(snapshot, decision) };
+};
+
 function createUpstream(opts: UpstreamOptions = {}): Upstream {
   return opts.transport === 'undici' ? createUndiciUpstream(opts) : createHttpAgentUpstream(opts);
 }
@@ -127,7 +136,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
         makeCall: createOutboundCallFactory(identity),
         handler: compose([
           ...(extra.outbound ?? []),
-          createLoadBalance({ directory: deps.directory, balancers: set }),
+          createLoadBalance({ directory: deps.directory, balancers: set, subset: routeSubset }),
           transport,
         ]),
       },

@@ -41,9 +41,13 @@ export class BalancerSet {
     return this.#config.perService[service]?.strategy ?? this.#config.strategy;
   }
 
-  /** The balancer for `service` (in `app`), fed with `snapshot` if it changed since last time. */
-  get(service: string, app: string | undefined, snapshot: ServiceSnapshot): Balancer {
-    const key = app === undefined ? service : `${service}\u0000${app}`;
+  /**
+   * The balancer for `service` (in `app`; `subset` names a routed subset of its endpoints, which
+   * gets a balancer of its own), fed with `snapshot` if it changed since last time.
+   */
+  get(service: string, app: string | undefined, snapshot: ServiceSnapshot, subset?: string): Balancer {
+    let key = app === undefined ? service : `${service}\u0000${app}`;
+    if (subset !== undefined) key = `${key}\u0000${subset}`;
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       const strategy = this.#strategyFor(service);

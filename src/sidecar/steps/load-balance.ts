@@ -8,13 +8,24 @@
 import type { Readable } from 'node:stream';
 import { MeshError } from '../../shared/errors.ts';
 import type { Balancer } from '../balancer/types.ts';
-import type { Step } from '../chain/types.ts';
-import type { Endpoint, ServiceDirectory } from '../discovery/types.ts';
+import type { CallContext, Step } from '../chain/types.ts';
+import type { Endpoint, ServiceDirectory, ServiceSnapshot } from '../discovery/types.ts';
 import type { BalancerSet } from './balancer-set.ts';
+
+/** A narrowed endpoint set for one call (a route's subset), with a stable key for its balancer. */
+export interface Subset {
+  readonly key: string;
+  readonly snapshot: ServiceSnapshot;
+}
 
 export interface LoadBalanceDeps {
   readonly directory: ServiceDirectory;
   readonly balancers: BalancerSet;
+  /**
+   * Narrow the service's endpoints for this call (route rules); undefined = all of them. May throw
+   * a MeshError (e.g. NO_ENDPOINTS when a route's subset is empty).
+   */
+  readonly subset?: (call: CallContext, snapshot: ServiceSnapshot) => Subset | undefined;
   /** Monotonic milliseconds (performance.now by default). */
   readonly now?: () => number;
 }
@@ -39,12 +50,16 @@ function reportWhenDone(
 }
 
 export function createLoadBalance(deps: LoadBalanceDeps): Step {
-  const { directory, balancers } = deps;
+  const { directory, balancers, subset } = deps;
   const now = deps.now ?? performance.now.bind(performance);
   return async function loadBalance(call, next) {
     const snapshot =
       directory.peek(call.service, call.app) ?? (await directory.lookup(call.service, call.app));
-    const balancer = balancers.get(call.service, call.app, snapshot);
+    const narrowed = subset === undefined ? undefined : subset(call, snapshot);
+    const balancer =
+      narrowed === undefined
+        ? balancers.get(call.service, call.app, snapshot)
+        : balancers.get(call.service, call.app, narrowed.snapshot, narrowed.key);
     const picked = call.exclude === undefined ? balancer.pick() : balancer.pick({ exclude: call.exclude });
     if (picked.kind !== 'ok') throw new MeshError('NO_ENDPOINTS', { service: call.service });
     const endpoint = picked.endpoint;

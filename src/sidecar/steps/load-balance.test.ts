@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { endpointOf, FakeDirectory, FakeRoundRobin } from '../../../test/support/fake-directory.ts';
+import { CallSignal } from '../chain/call-signal.ts';
+import type { CallContext, Outcome } from '../chain/types.ts';
+import { BalancerSet } from './balancer-set.ts';
+import { createLoadBalance } from './load-balance.ts';
+
+function call(service: string): CallContext {
+  return {
+    direction: 'outbound',
+    kind: 'request',
+    method: 'GET',
+    service,
+    app: undefined,
+    path: '/',
+    headers: [],
+    body: null,
+    hasBody: false,
+    source: { service: 'me', address: undefined },
+    requestedPort: undefined,
+    target: undefined,
+    endpoint: undefined,
+    exclude: undefined,
+    attempt: 1,
+    timings: { startMs: 0 },
+    signal: new CallSignal(),
+    head: undefined,
+  };
+}
+
+const ok = async (): Promise<Outcome> => ({ status: 200, headers: [], body: null });
+const fail = async (): Promise<Outcome> => ({ status: 503, headers: [], body: null });
+
+function setup() {
+  const directory = new FakeDirectory();
+  const eps = [
+    endpointOf({ host: '127.0.0.1', port: 1 }, 'a'),
+    endpointOf({ host: '127.0.0.1', port: 2 }, 'b'),
+  ];
+  directory.set('svc', eps);
+  directory.set('none', []);
+  const made: FakeRoundRobin[] = [];
+  const balancers = new BalancerSet({ strategy: 'rr', perService: {} }, () => {
+    const b = new FakeRoundRobin();
+    made.push(b);
+    return b;
+  });
+  return { directory, eps, made, balancers };
+}
+
+test('picks, sets target/endpoint, reports ok and failure (5xx) with latency', async () => {
+  const { directory, made, balancers } = setup();
+  let t = 0;
+  const lb = createLoadBalance({ directory, balancers, now: () => (t += 5) });
+  const c1 = call('svc');
+  await lb(c1, ok);
+  assert.equal(c1.target, c1.endpoint);
+  assert.equal(c1.endpoint?.instanceId, 'a');
+  const c2 = call('svc');
+  await lb(c2, fail);
+  assert.equal(c2.endpoint?.instanceId, 'b');
+  assert.deepEqual(
+    made[0]!.finished.map((f) => [f.key.split('@')[0], f.ok, f.latencyMs]),
+    [
+      ['a', true, 5],
+      ['b', false, 5],
+    ],
+  );
+  await assert.rejects(
+    lb(call('svc'), async () => {
+      throw new Error('transport failed');
+    }),
+  );
+  assert.equal(made[0]!.inFlight, 0, 'onFinish also runs when next throws');
+  assert.equal(directory.lookups, 0);
+});
+
+test('exclude is passed to the balancer; nothing left → NO_ENDPOINTS; unknown → SERVICE_NOT_FOUND', async () => {
+  const { directory, balancers } = setup();
+  const lb = createLoadBalance({ directory, balancers });
+  const c = call('svc');
+  c.exclude = new Set(['a@127.0.0.1:1']);
+  await lb(c, ok);
+  assert.equal(c.endpoint?.instanceId, 'b');
+  c.exclude.add('b@127.0.0.1:2');
+  await assert.rejects(lb(c, ok), (e: { code: string }) => e.code === 'NO_ENDPOINTS');
+  await assert.rejects(lb(call('none'), ok), (e: { code: string }) => e.code === 'NO_ENDPOINTS');
+  await assert.rejects(lb(call('ghost'), ok), (e: { code: string }) => e.code === 'SERVICE_NOT_FOUND');
+  assert.equal(directory.lookups, 1, 'only the cache miss looked up');
+});
+
+test('a subset (route) gets a balancer of its own fed with the narrowed endpoints', async () => {
+  const { directory, eps, made, balancers } = setup();
+  const lb = createLoadBalance({
+    directory,
+    balancers,
+    subset: (c, snapshot) =>
+      c.path === '/canary'
+        ? {
+            key: 'version=2',
+            snapshot: { ...snapshot, revision: `${snapshot.revision}|v2`, endpoints: [eps[1]!] },
+          }
+        : undefined,
+  });
+  const canary = { ...call('svc'), path: '/canary' };
+  await lb(canary, ok);
+  await lb(canary, ok);
+  assert.equal(canary.endpoint?.instanceId, 'b');
+  const plain = call('svc');
+  await lb(plain, ok);
+  assert.equal(plain.endpoint?.instanceId, 'a');
+  assert.equal(made.length, 2);
+  assert.deepEqual(balancers.strategies(), { svc: 'rr', 'svc@version=2': 'rr' });
+});
