@@ -30,6 +30,19 @@ export class CallSignal {
     if (i >= 0) l.splice(i, 1);
   }
 
+  /**
+   * A signal for one attempt of this call (per-try timeouts, retries): aborted when this one is,
+   * and abortable on its own without touching this one. Call `detach()` on it when the attempt is
+   * settled so the parent does not keep it alive.
+   */
+  child(): CallSignal & { detach(): void } {
+    const child = new CallSignal() as CallSignal & { detach(): void };
+    const forward = () => child.abort();
+    this.add(forward);
+    child.detach = () => this.remove(forward);
+    return child;
+  }
+
   /** Abort the call: run every listener once. Later calls do nothing. */
   abort(): void {
     if (this.#aborted) return;

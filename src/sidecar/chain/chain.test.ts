@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MeshError } from '../../shared/errors.ts';
 import { setLogLevel } from '../../shared/log.ts';
+import { CallSignal } from './call-signal.ts';
 import { compose, Slot } from './compose.ts';
 import { rescue, rescueToBytes } from './rescue.ts';
 import type { CallContext, Outcome, Step } from './types.ts';
@@ -76,4 +77,26 @@ test('rescue output for a MeshError with an invalid header value still reaches a
   // Guard for the listener: rescue itself never throws, whatever the error carries.
   const out = rescue(new MeshError('RATE_LIMITED', { headers: { 'retry-after': 'x\ny' } }));
   assert.equal(out.status, 429);
+});
+
+test('CallSignal: listeners run once; a child aborts with its parent but not the other way', () => {
+  const parent = new CallSignal();
+  const seen: string[] = [];
+  const child = parent.child();
+  child.add(() => seen.push('child'));
+  const other = parent.child();
+  other.add(() => seen.push('other'));
+  other.abort();
+  assert.deepEqual(seen, ['other']);
+  assert.equal(parent.aborted, false);
+  other.detach();
+  parent.add(() => seen.push('parent'));
+  parent.abort();
+  parent.abort();
+  assert.deepEqual(seen, ['other', 'child', 'parent']);
+  let late = false;
+  parent.add(() => {
+    late = true;
+  });
+  assert.equal(late, true, 'adding after the abort runs at once');
 });

@@ -76,8 +76,12 @@ export interface CallContext {
   /** 1 for the first try; retry steps increment it. */
   attempt: number;
   readonly timings: CallTimings;
-  /** Aborted when the client goes away; transports abort their upstream work on it. */
-  readonly signal: CallSignal;
+  /**
+   * Aborted when the client goes away; transports abort their upstream work on it. A step that
+   * runs several attempts (retry, per-try timeout) swaps in `signal.child()` around each `next`
+   * and restores the parent afterwards, so it can abort one attempt without ending the call.
+   */
+  signal: CallSignal;
   /** Bytes the client already sent after the upgrade/CONNECT head (tunnels and upgrades only). */
   readonly head: Buffer | undefined;
 }
