@@ -5,8 +5,10 @@
  * (proxies on core 1) on loopback ports, warms them up, then runs rounds of short interleaved
  * slices (every measure over every scenario in turn), stops everything, prints the tables and
  * writes the raw slices plus the summary to bench/results/bench-<date>.json (and latest.json).
+ * `--report FILE` re-renders the tables of a saved run without measuring.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.ts';
 import { ensureTools } from './lib/install.ts';
@@ -17,14 +19,22 @@ import { peakRssMb, processTree } from './lib/proc-stats.ts';
 import { Supervisor } from './lib/procs.ts';
 import { startAll, verify } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
+import { renderRun, type SavedRun } from './report/render.ts';
 import { summarise } from './report/summary.ts';
-import { LEGEND, latencyTable, mainTable } from './report/table.ts';
+import { checkTargets } from './report/targets.ts';
 
 const log = (s: string): void => {
   process.stderr.write(`bench: ${s}\n`);
 };
 
 async function main(): Promise<number> {
+  const reportAt = process.argv.indexOf('--report');
+  if (reportAt >= 0) {
+    // re-render a saved run: `npm run bench -- --report bench/results/latest.json`
+    const saved = JSON.parse(readFileSync(process.argv[reportAt + 1] ?? '', 'utf8')) as SavedRun;
+    process.stdout.write(`${renderRun({ ...saved, targets: checkTargets(saved.summary) })}\n`);
+    return 0;
+  }
   const args = parseArgs(process.argv.slice(2));
   const cores = { load: '0', proxy: '1' };
   const tmp = join(ROOT, '.bench-tmp');
@@ -90,30 +100,24 @@ async function main(): Promise<number> {
     }
     const summary = summarise(scenarios, plan, slices, peak);
 
-    const out = [
-      `## Data-plane benchmark${args.smoke ? ' (smoke)' : ''}`,
-      '',
-      describeMachine(machine),
-      `${args.rounds} round(s), ${args.seconds} s per slice, ${((Date.now() - started) / 1000).toFixed(0)} s measuring; proxies on core ${cores.proxy}, backend + load on core ${cores.load}.`,
-      '',
-      mainTable(summary, plan),
-      '',
-      'Latency added over direct (ms) at fixed open-loop rates, 1 KB:',
-      '',
-      latencyTable(summary, plan),
-      '',
-      LEGEND,
-      ...setup.skipped.map((s) => `Skipped ${s.label}: ${s.reason}`),
-    ].join('\n');
+    const report: SavedRun = {
+      machine,
+      args,
+      cores,
+      plan,
+      skipped: setup.skipped,
+      measuringSeconds: Math.round((Date.now() - started) / 1000),
+      loadAvgEnd: Number(loadavg()[0]!.toFixed(2)),
+      summary,
+      targets: checkTargets(summary),
+      slices,
+    };
+    const out = renderRun(report);
     process.stdout.write(`${out}\n`);
 
     const resultsDir = join(ROOT, 'bench/results');
     mkdirSync(resultsDir, { recursive: true });
-    const json = JSON.stringify(
-      { machine, args, cores, plan, skipped: setup.skipped, summary, slices },
-      null,
-      1,
-    );
+    const json = JSON.stringify(report, null, 1);
     const file = join(
       resultsDir,
       `bench-${machine.date.replace(/[:.]/g, '-')}${args.smoke ? '-smoke' : ''}.json`,

@@ -63,7 +63,15 @@ export function startSidecar(
   servicePort?: number,
 ): Started {
   requireBuilt();
-  const args = [CLI, 'sidecar', '--config-dir', configDir];
+  // MESHER_BENCH_PROFILE=DIR: each sidecar writes a V8 CPU profile there when it stops
+  const prof = process.env.MESHER_BENCH_PROFILE;
+  const args = [
+    ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
+    CLI,
+    'sidecar',
+    '--config-dir',
+    configDir,
+  ];
   if (servicePort !== undefined) args.push('--service-ports', `rest:${servicePort}`);
   return sup.spawn(name, process.execPath, args, {
     cpu,
