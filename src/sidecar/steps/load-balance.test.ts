@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { endpointOf, FakeDirectory, FakeRoundRobin } from '../../../test/support/fake-directory.ts';
+import { MeshError } from '../../shared/errors.ts';
 import { CallSignal } from '../chain/call-signal.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
 import { BalancerSet } from './balancer-set.ts';
@@ -112,4 +113,42 @@ test('a subset (route) gets a balancer of its own fed with the narrowed endpoint
   assert.equal(plain.endpoint?.instanceId, 'a');
   assert.equal(made.length, 2);
   assert.deepEqual(balancers.strategies(), { svc: 'rr', 'svc@version=2': 'rr' });
+});
+
+test('a refused connection fails over to another instance (bodiless calls only); the last error surfaces', async () => {
+  const { directory, made, balancers } = setup();
+  const lb = createLoadBalance({ directory, balancers });
+  const refuse = async (c: CallContext): Promise<Outcome> => {
+    if (c.endpoint?.instanceId === 'a') throw new MeshError('UPSTREAM_CONNECT', { service: c.service });
+    return { status: 200, headers: [], body: null };
+  };
+  const c = call('svc');
+  const out = await lb(c, refuse);
+  assert.equal(out.status, 200);
+  assert.equal(c.endpoint?.instanceId, 'b');
+  assert.equal(c.attempt, 2);
+  assert.deepEqual([...(c.exclude ?? [])], ['a@127.0.0.1:1']);
+  assert.deepEqual(
+    made[0]!.finished.map((f) => f.ok),
+    [false, true],
+  );
+  // With a body: no failover.
+  const withBody = { ...call('svc'), hasBody: true };
+  await assert.rejects(lb(withBody, refuse), (e: { code: string }) => e.code === 'UPSTREAM_CONNECT');
+  // Everything refuses: the caller sees UPSTREAM_CONNECT, not NO_ENDPOINTS.
+  await assert.rejects(
+    lb(call('svc'), async (x) => {
+      throw new MeshError('UPSTREAM_CONNECT', { service: x.service });
+    }),
+    (e: { code: string }) => e.code === 'UPSTREAM_CONNECT',
+  );
+  // Other errors (a reset may have reached the app) are not failed over.
+  let tries = 0;
+  await assert.rejects(
+    lb(call('svc'), async (x) => {
+      tries++;
+      throw new MeshError('UPSTREAM_RESET', { service: x.service });
+    }),
+  );
+  assert.equal(tries, 1);
 });

@@ -3,10 +3,12 @@
  * Outbound: find the target service's endpoints (directory `peek` first, `lookup` only on a cache
  * miss), let its balancer pick one, and report the call's result back to the balancer. Sets
  * `call.target` / `call.endpoint`. Unknown service → SERVICE_NOT_FOUND (from the directory);
- * nothing to pick → NO_ENDPOINTS.
+ * nothing to pick → NO_ENDPOINTS. A refused connection (UPSTREAM_CONNECT: nothing reached the
+ * instance) fails over to another instance, up to twice, for calls without a request body; the
+ * tried instances go into `call.exclude`. Configurable retries are the retry step's (issue 4).
  */
 import type { Readable } from 'node:stream';
-import { MeshError } from '../../shared/errors.ts';
+import { isMeshError, MeshError } from '../../shared/errors.ts';
 import type { Balancer } from '../balancer/types.ts';
 import type { CallContext, Step } from '../chain/types.ts';
 import type { Endpoint, ServiceDirectory, ServiceSnapshot } from '../discovery/types.ts';
@@ -49,6 +51,19 @@ function reportWhenDone(
   body.once('end', report);
 }
 
+/** Connect failures fail over to another instance at most this many times per call. */
+const MAX_CONNECT_FAILOVERS = 2;
+
+function canFailOver(err: unknown, call: CallContext, failovers: number): boolean {
+  return (
+    failovers < MAX_CONNECT_FAILOVERS &&
+    isMeshError(err) &&
+    err.code === 'UPSTREAM_CONNECT' &&
+    !call.hasBody &&
+    !call.signal.aborted
+  );
+}
+
 export function createLoadBalance(deps: LoadBalanceDeps): Step {
   const { directory, balancers, subset } = deps;
   const now = deps.now ?? performance.now.bind(performance);
@@ -60,19 +75,34 @@ export function createLoadBalance(deps: LoadBalanceDeps): Step {
       narrowed === undefined
         ? balancers.get(call.service, call.app, snapshot)
         : balancers.get(call.service, call.app, narrowed.snapshot, narrowed.key);
-    const picked = call.exclude === undefined ? balancer.pick() : balancer.pick({ exclude: call.exclude });
-    if (picked.kind !== 'ok') throw new MeshError('NO_ENDPOINTS', { service: call.service });
-    const endpoint = picked.endpoint;
-    call.endpoint = endpoint;
-    call.target = endpoint;
-    const start = now();
-    balancer.onStart(endpoint);
     let outcome: Awaited<ReturnType<typeof next>>;
-    try {
-      outcome = await next(call);
-    } catch (err) {
-      balancer.onFinish(endpoint, { ok: false, latencyMs: now() - start });
-      throw err;
+    let endpoint: Endpoint;
+    let start: number;
+    let lastError: unknown;
+    for (let failovers = 0; ; failovers++) {
+      const picked = call.exclude === undefined ? balancer.pick() : balancer.pick({ exclude: call.exclude });
+      if (picked.kind !== 'ok') {
+        // After a failed connect with nowhere left to go, the caller learns why (502), not 503.
+        throw lastError ?? new MeshError('NO_ENDPOINTS', { service: call.service });
+      }
+      endpoint = picked.endpoint;
+      call.endpoint = endpoint;
+      call.target = endpoint;
+      start = now();
+      balancer.onStart(endpoint);
+      try {
+        outcome = await next(call);
+        break;
+      } catch (err) {
+        balancer.onFinish(endpoint, { ok: false, latencyMs: now() - start });
+        if (!canFailOver(err, call, failovers)) throw err;
+        lastError = err;
+        // The instance refused the connection: nothing reached it, so another instance may
+        // take the call (only without a request body: a body stream cannot be replayed here).
+        if (call.exclude === undefined) call.exclude = new Set();
+        call.exclude.add(endpoint.key);
+        call.attempt++;
+      }
     }
     const body = outcome.body;
     if (body !== null && !Buffer.isBuffer(body) && outcome.socket === undefined) {
