@@ -141,6 +141,22 @@ for (const [name, make] of transports) {
       assert.equal(up.connections, conns + 1);
     });
 
+    test('an upstream closing its idle keep-alive connections first causes no error', async () => {
+      const short = await startUpstream({ id: 'short', keepAliveTimeoutMs: 100 });
+      directory.set('short', [endpointOf(short, 'short')]);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const res = await request('http://short/x', { dispatcher: agent });
+          assert.equal(res.statusCode, 200);
+          assert.equal(await res.body.text(), 'short');
+          await new Promise((r) => setTimeout(r, 250)); // the upstream closes the idle socket
+        }
+        assert.equal(short.connections, 3, 'a fresh connection each time, never a reused dead one');
+      } finally {
+        await short.close();
+      }
+    });
+
     test('provider dying mid-response closes the client connection; the proxy keeps serving', async () => {
       const res = await request('http://up/big', {
         dispatcher: agent,
