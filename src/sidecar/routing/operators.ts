@@ -7,7 +7,7 @@
  *   `caseInsensitive` (the original recompiled POSIX regexes per request).
  * - `less`/`noLess`/`greater`/`noGreater` compare decimal numbers (`-3`, `1.5`); a value that is
  *   not a number never matches (the original: integers only, same "not a number → no match").
- * - `caseInsensitive` lower-cases both sides (the original upper-cased; same result).
+ * - `caseInsensitive` folds case on both sides (the original upper-cased both; same result).
  * - A header that is absent is the empty string, as in the original: `noEqu: x` matches a
  *   request without the header, `exact: x` does not.
  */
@@ -98,9 +98,12 @@ export function compileOperator(op: HeaderOp, expected: string, ci: boolean): Pr
 }
 
 /**
- * A whole header condition: every operator must hold. Under `caseInsensitive` the request's value
- * is lower-cased once, for the string operators only (regex has the `i` flag, numbers have no case).
+ * Operators that need the request's value lower-cased under `caseInsensitive`: only `contains`
+ * (exact/noEqu fold case while comparing, regex has the `i` flag, numbers have no case).
  */
+const STRING_OPS: ReadonlySet<HeaderOp> = new Set(['contains']);
+
+/** A whole header condition: every operator must hold. */
 export function compileHeader(spec: HeaderSpec): { test: Predicate } | { errors: string[] } {
   const ci = spec.caseInsensitive === true;
   const onRaw: Predicate[] = [];
@@ -130,9 +133,6 @@ export function compileHeader(spec: HeaderSpec): { test: Predicate } | { errors:
     },
   };
 }
-
-/** Operators that need the value lower-cased under caseInsensitive (exact/noEqu compare folded). */
-const STRING_OPS: ReadonlySet<HeaderOp> = new Set(['contains']);
 
 /** The end of the path part of an origin-form target (before `?`). */
 export function pathEnd(path: string): number {
