@@ -15,30 +15,39 @@ export interface ResourceInfo {
   readonly instanceId?: string;
 }
 
-type AnyValue = { stringValue: string } | { intValue: string } | { boolValue: boolean };
-type KeyValue = { key: string; value: AnyValue };
+type KeyValue = { key: string; value: { stringValue: string } };
 
 const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
-const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: String(v) } });
 
-/** Epoch ms (fractional) → nanoseconds as a decimal string, exact to the microsecond. */
+/**
+ * Epoch ms (fractional) → nanoseconds as a decimal string, exact to the microsecond. Epoch
+ * microseconds (~1.7e15) are exact in a double, so no BigInt is needed.
+ */
 export function msToNanos(ms: number): string {
-  const micros = BigInt(Math.round(ms * 1000));
-  return (micros * 1000n).toString();
+  const micros = Math.round(ms * 1000);
+  return micros === 0 ? '0' : `${micros}000`;
 }
 
-function attributes(s: FinishedSpan): KeyValue[] {
-  const a: KeyValue[] = [
-    str('http.request.method', s.method),
-    str('url.path', pathOnly(s.path)),
-    int('mesher.attempt', s.attempt),
-  ];
-  if (s.status > 0) a.push(int('http.response.status_code', s.status));
-  if (s.peerService !== undefined) a.push(str('peer.service', s.peerService));
+const q = JSON.stringify;
+const sAttr = (key: string, v: string): string => `{"key":"${key}","value":{"stringValue":${q(v)}}}`;
+const iAttr = (key: string, v: number): string => `{"key":"${key}","value":{"intValue":"${v}"}}`;
+
+/** One span as JSON text. Ids are validated hex and keys are constants; user strings go through JSON.stringify. */
+function spanJson(s: FinishedSpan, localService: string): string {
+  let attrs = `${sAttr('http.request.method', s.method)},${sAttr('url.path', pathOnly(s.path))},${iAttr('mesher.attempt', s.attempt)}`;
+  if (s.status > 0) attrs += `,${iAttr('http.response.status_code', s.status)}`;
+  if (s.peerService !== undefined) attrs += `,${sAttr('peer.service', s.peerService)}`;
   if (s.peerAddress !== undefined)
-    a.push(str(s.kind === 'client' ? 'server.address' : 'client.address', s.peerAddress));
-  if (s.errorCode !== undefined) a.push(str('mesher.error_code', s.errorCode));
-  return a;
+    attrs += `,${sAttr(s.kind === 'client' ? 'server.address' : 'client.address', s.peerAddress)}`;
+  if (s.errorCode !== undefined) attrs += `,${sAttr('mesher.error_code', s.errorCode)}`;
+  // Status code: 0 = UNSET, 2 = ERROR. SpanKind: 2 = SERVER, 3 = CLIENT.
+  const status = isError(s) ? `{"code":2,"message":${q(s.errorCode ?? `HTTP ${s.status}`)}}` : '{"code":0}';
+  const parent = s.parentSpanId === undefined ? '' : `"parentSpanId":"${s.parentSpanId}",`;
+  return (
+    `{"traceId":"${s.traceId}","spanId":"${s.spanId}",${parent}"name":${q(spanName(s, localService))},` +
+    `"kind":${s.kind === 'server' ? 2 : 3},"startTimeUnixNano":"${msToNanos(s.startMs)}",` +
+    `"endTimeUnixNano":"${msToNanos(s.startMs + s.durationMs)}","attributes":[${attrs}],"status":${status}}`
+  );
 }
 
 export function encodeOtlp(spans: readonly FinishedSpan[], resource: ResourceInfo): Buffer {
@@ -48,30 +57,12 @@ export function encodeOtlp(spans: readonly FinishedSpan[], resource: ResourceInf
     str('telemetry.sdk.name', 'mesher'),
   ];
   if (resource.instanceId !== undefined) resAttrs.push(str('service.instance.id', resource.instanceId));
-  const out = spans.map((s) => {
-    const error = isError(s);
-    return {
-      traceId: s.traceId,
-      spanId: s.spanId,
-      ...(s.parentSpanId === undefined ? {} : { parentSpanId: s.parentSpanId }),
-      name: spanName(s, resource.serviceName),
-      // SpanKind: 2 = SERVER, 3 = CLIENT.
-      kind: s.kind === 'server' ? 2 : 3,
-      startTimeUnixNano: msToNanos(s.startMs),
-      endTimeUnixNano: msToNanos(s.startMs + s.durationMs),
-      attributes: attributes(s),
-      // Status code: 0 = UNSET, 2 = ERROR.
-      status: error ? { code: 2, message: s.errorCode ?? `HTTP ${s.status}` } : { code: 0 },
-    };
-  });
+  let body = '';
+  for (let i = 0; i < spans.length; i++) {
+    if (i > 0) body += ',';
+    body += spanJson(spans[i]!, resource.serviceName);
+  }
   return Buffer.from(
-    JSON.stringify({
-      resourceSpans: [
-        {
-          resource: { attributes: resAttrs },
-          scopeSpans: [{ scope: { name: 'mesher.sidecar' }, spans: out }],
-        },
-      ],
-    }),
+    `{"resourceSpans":[{"resource":{"attributes":${q(resAttrs)}},"scopeSpans":[{"scope":{"name":"mesher.sidecar"},"spans":[${body}]}]}]}`,
   );
 }
