@@ -82,6 +82,7 @@ async function main(): Promise<number> {
     for (let round = 0; round < args.rounds; round++) {
       for (const m of plan) {
         for (const sc of rotate(scenarios, round)) {
+          if (sup.stopping) return 130;
           const rec = await runSlice(sup, loadTools, timing, sc, m, round);
           slices.push(rec);
           const detail = rec.error

@@ -50,5 +50,9 @@ export function machineInfo(): MachineInfo {
 }
 
 export function describeMachine(m: MachineInfo): string {
-  return `${m.date} · commit ${m.commit} · ${m.nproc} cores (${m.cpuModel}) · ${m.memGiB} GiB · Node ${m.node} · Linux ${m.kernel} · load avg ${m.loadAvg} at start`;
+  const busy =
+    m.loadAvg > m.nproc / 2
+      ? ` — BUSY: other work was running (load avg ${m.loadAvg} on ${m.nproc} cores), treat the numbers as noisy`
+      : '';
+  return `${m.date} · commit ${m.commit} · ${m.nproc} cores (${m.cpuModel}) · ${m.memGiB} GiB · Node ${m.node} · Linux ${m.kernel} · load avg ${m.loadAvg} at start${busy}`;
 }

@@ -36,6 +36,8 @@ export class Supervisor {
   private readonly live = new Set<Started>();
   private readonly pidFile: string;
   private hooked = false;
+  /** Set once a signal asked the run to stop: loops check it and start nothing new. */
+  stopping = false;
   readonly taskset: boolean;
 
   constructor(readonly tmpDir: string) {
@@ -50,6 +52,8 @@ export class Supervisor {
     process.on('exit', () => this.killAllSync('SIGKILL'));
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(sig, () => {
+        if (this.stopping) return;
+        this.stopping = true;
         process.stderr.write(`\nbench: ${sig}, stopping everything\n`);
         this.stopAll().finally(() => process.exit(130));
       });
@@ -57,6 +61,7 @@ export class Supervisor {
   }
 
   spawn(name: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}): Started {
+    if (this.stopping) throw new Error('stopping: no new processes');
     const [file, argv] =
       opts.cpu !== undefined && this.taskset ? ['taskset', ['-c', opts.cpu, cmd, ...args]] : [cmd, [...args]];
     const child = spawn(file, argv, {
