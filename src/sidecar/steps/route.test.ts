@@ -3,6 +3,7 @@
 // and a load-balance step that honours the decision, as the lead will wire it) in front of an app
 // that calls server2, whose v1 and v2 instances are real upstreams on 127.0.0.1:0.
 import assert from 'node:assert/strict';
+import diagnostics_channel from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -21,7 +22,7 @@ import { PropagationStore, parsePropagation } from '../routing/propagation.ts';
 import { DEFAULT_DECISION } from '../routing/table.ts';
 import { createHttpAgentUpstream } from '../upstream/http-agent.ts';
 import { createLocalTarget } from './local-target.ts';
-import { callerOf, createRoute, routeDecisionOf } from './route.ts';
+import { callerOf, createRoute, ROUTE_CHANNEL, routeDecisionOf } from './route.ts';
 import { createTransport } from './transport.ts';
 
 const ok: Outcome = { status: 200, headers: [], body: null };
@@ -60,6 +61,24 @@ test('outbound: the decision is recorded on the call; inbound calls and untouche
   const later = fakeCall('outbound', ['X-Canary', 'v2']);
   await next(later, async () => ok);
   assert.equal(routeDecisionOf(later), DEFAULT_DECISION);
+});
+
+test('every outbound decision is published on the mesher:route:decision channel', async () => {
+  const { table } = parseRouteTable({
+    'servicecomb.routeRule.server2': [{ route: [{ tags: { version: '2' } }] }],
+  });
+  const step = createRoute({ table, identity: { service: 'server1' } });
+  const seen: unknown[] = [];
+  const listener = (msg: unknown) => seen.push(msg);
+  diagnostics_channel.subscribe(ROUTE_CHANNEL, listener);
+  try {
+    const call = fakeCall('outbound');
+    await step(call, async () => ok);
+    await step(fakeCall('inbound'), async () => ok);
+    assert.deepEqual(seen, [{ call, decision: routeDecisionOf(call), propagated: 0 }]);
+  } finally {
+    diagnostics_channel.unsubscribe(ROUTE_CHANNEL, listener);
+  }
 });
 
 test('callerOf: our name, version, app and every property (instance properties win)', () => {

@@ -11,6 +11,7 @@
  * Place the step first in the outbound chain (before rate limiting, breaker, retry and load
  * balancing: they read the decision's policy and subset), and anywhere in the inbound chain.
  */
+import diagnostics_channel from 'node:diagnostics_channel';
 import type { CallContext, Step } from '../chain/types.ts';
 import type { ServiceIdentity } from '../config/types.ts';
 import type { PropagationStore } from '../routing/propagation.ts';
@@ -19,6 +20,13 @@ import type { RouteTable } from '../routing/table.ts';
 import type { CallerIdentity, RouteDecision } from '../routing/types.ts';
 
 const decisions = new WeakMap<CallContext, RouteDecision>();
+
+/**
+ * `diagnostics_channel` name on which every outbound decision is published as
+ * `{ call, decision, propagated }` (only when someone subscribes: no cost otherwise).
+ */
+export const ROUTE_CHANNEL = 'mesher:route:decision';
+const channel = diagnostics_channel.channel(ROUTE_CHANNEL);
 
 /** The decision the route step made for `call`; undefined when the step did not run (→ default). */
 export function routeDecisionOf(call: CallContext): RouteDecision | undefined {
@@ -58,8 +66,10 @@ export function createRoute(opts: RouteOptions): RouteStep {
       propagation?.record(call.headers);
       return next(call);
     }
-    propagation?.apply(call.headers);
-    decisions.set(call, router.decide(call.service, call));
+    const propagated = propagation === undefined ? 0 : propagation.apply(call.headers);
+    const decision = router.decide(call.service, call);
+    decisions.set(call, decision);
+    if (channel.hasSubscribers) channel.publish({ call, decision, propagated });
     return next(call);
   };
   return Object.assign(step, { router });
