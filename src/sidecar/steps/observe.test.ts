@@ -179,3 +179,25 @@ test('tracing disabled leaves the headers untouched', async () => {
   assert.deepEqual(call.headers, headers);
   await telemetry.close();
 });
+
+test('the recent-errors handler lists newest first, bounded by ?limit, and rejects a bad limit', async () => {
+  const { telemetry, observe } = setup({ 'servicecomb.accessLog.enabled': false });
+  for (const code of ['NO_ENDPOINTS', 'CIRCUIT_OPEN', 'UPSTREAM_TIMEOUT'] as const) {
+    await observe(makeCall(), async () => {
+      throw new MeshError(code);
+    }).catch(() => {});
+  }
+  const q = (s: string) => ({ method: 'GET', path: '/v1/mesher/errors', query: new URLSearchParams(s) });
+  const all = await telemetry.recentErrorsHandler(q(''));
+  const body = all.body as { total: number; errors: Array<{ code: string; time: string }> };
+  assert.equal(body.total, 3);
+  assert.deepEqual(
+    body.errors.map((e) => e.code),
+    ['UPSTREAM_TIMEOUT', 'CIRCUIT_OPEN', 'NO_ENDPOINTS'],
+  );
+  assert.match(body.errors[0]!.time, /^\d{4}-\d\d-\d\dT/);
+  const one = (await telemetry.recentErrorsHandler(q('limit=1'))).body as { errors: unknown[] };
+  assert.equal(one.errors.length, 1);
+  assert.equal((await telemetry.recentErrorsHandler(q('limit=0'))).status, 400);
+  await telemetry.close();
+});

@@ -9,7 +9,7 @@
  *   createDataPlane({ ..., extraSteps: (c) => telemetry.steps(c) });
  *   router: '/v1/mesher/metrics' and '/metrics' → telemetry.metricsHandler,
  *           '/v1/mesher/log-level' → telemetry.logLevelHandler,
- *           '/v1/mesher/errors' → async () => ({ status: 200, body: telemetry.recentErrors() })
+ *           '/v1/mesher/errors' → telemetry.recentErrorsHandler
  *   registration/registry client → telemetry.counters.setRegistryHealth(ok), setRegistered(ok)
  *   close(): after the data plane closed (flushes queued spans, closes the access-log file).
  *
@@ -22,6 +22,7 @@ import { type Clock, type Random, systemClock, systemRandom } from '../../shared
 import { createLogger } from '../../shared/log.ts';
 import { createLogLevelHandler } from '../admin/log-level.ts';
 import { createMetricsHandler } from '../admin/metrics.ts';
+import { createRecentErrorsHandler } from '../admin/recent-errors.ts';
 import type { AdminHandler } from '../admin/types.ts';
 import type { Step } from '../chain/types.ts';
 import type { SidecarConfig } from '../config/types.ts';
@@ -64,6 +65,8 @@ export interface Telemetry {
   readonly metricsContentType: string;
   readonly metricsHandler: AdminHandler;
   readonly logLevelHandler: AdminHandler;
+  /** `GET /v1/mesher/errors`: the recent-errors ring as JSON. */
+  readonly recentErrorsHandler: AdminHandler;
   /** Latest proxy errors, newest first. */
   recentErrors(): RecentError[];
   readonly counters: GovernanceCounters;
@@ -259,6 +262,10 @@ export function createTelemetry(opts: TelemetryOptions): Telemetry {
     ...source,
     metricsHandler: createMetricsHandler(source),
     logLevelHandler: createLogLevelHandler(),
+    recentErrorsHandler: createRecentErrorsHandler({
+      recentErrors: () => recent.list(),
+      recentErrorsTotal: () => recent.total,
+    }),
     recentErrors: () => recent.list(),
     counters,
     registry,
