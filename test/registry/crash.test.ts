@@ -113,7 +113,9 @@ test('kill -9 in the middle of a burst: every acknowledged registration survives
   const ids = new Set(listed.map((x: { instanceId: string }) => x.instanceId));
   const missing = snapshot.filter((id) => !ids.has(id));
   assert.deepEqual(missing, [], `${snapshot.length} acknowledged, ${ids.size} recovered`);
-  assert.ok(killed && ids.size < 1000, 'the kill landed mid-burst');
+  // The kill is sent with ~900 requests unanswered; how many of those the server had already
+  // made durable depends on scheduling, so only the acknowledged ones are asserted on.
+  assert.ok(killed, 'the kill was sent mid-burst');
 });
 
 test('CLI: bad flags name the flag and exit 2', async () => {

@@ -42,7 +42,10 @@ export class EmbeddedStore implements Store {
   }
 
   static async open(opts: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    const state = new KvState(() => opts.clock.now());
+    const state = new KvState(
+      () => opts.clock.now(),
+      (err) => opts.onError?.(err),
+    );
     if (!opts.dataDir) return new EmbeddedStore(state, null, opts);
     await Wal.ensureDir(opts.dataDir);
     const rec = recover(opts.dataDir);

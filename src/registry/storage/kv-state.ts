@@ -56,7 +56,11 @@ export class KvState {
   readonly #watchers = new Set<Watcher>();
   readonly #history: WatchEvent[] = [];
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    /** Told when a watch listener throws; the write itself must still be persisted. */
+    private readonly onListenerError: (err: unknown) => void = () => {},
+  ) {}
 
   // === reads ===
 
@@ -238,7 +242,13 @@ export class KvState {
   #notify(events: WatchEvent[]): void {
     for (const w of this.#watchers) {
       const mine = w.prefix === '' ? events : events.filter((e) => e.kv.key.startsWith(w.prefix));
-      if (mine.length > 0) w.listener(mine);
+      if (mine.length === 0) continue;
+      try {
+        w.listener(mine);
+      } catch (err) {
+        // A throwing subscriber must not abort the write half-way (memory applied, log not).
+        this.onListenerError(err);
+      }
     }
   }
 }

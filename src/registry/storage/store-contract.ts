@@ -119,4 +119,15 @@ export function runStoreContract(name: string, make: (clock: ManualClock) => Pro
     assert.equal(await s.revokeLease(lease), false);
     await assert.rejects(s.txn({ success: [{ type: 'put', key: '/r/2', value: 'x', lease }] }));
   });
+
+  withStore('a throwing watch listener does not break the write or other listeners', async (s) => {
+    const seen: string[] = [];
+    s.watch('/t/', () => {
+      throw new Error('listener bug');
+    });
+    s.watch('/t/', (evs) => seen.push(...evs.map((e) => e.kv.key)));
+    await s.txn({ success: [{ type: 'put', key: '/t/1', value: 'x' }] });
+    assert.equal(s.get('/t/1')!.value, 'x');
+    assert.deepEqual(seen, ['/t/1']);
+  });
 }
