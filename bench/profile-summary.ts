@@ -29,6 +29,10 @@ const self = new Map<number, number>();
 prof.samples.forEach((id, i) => {
   self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
 });
+const idleId = prof.nodes.find((n) => n.callFrame.functionName === '(idle)')?.id;
+const idle = idleId === undefined ? 0 : (self.get(idleId) ?? 0);
+if (idleId !== undefined) self.delete(idleId);
+// shares are of busy time: idle is reported separately
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const fnTime = new Map<string, number>();
 const fileTime = new Map<string, number>();
@@ -41,9 +45,7 @@ for (const [id, us] of self) {
     ? where.split('/').slice(0, 2).join('/')
     : where.startsWith('dist/')
       ? where
-      : where.startsWith('node:')
-        ? 'node: internals'
-        : where;
+      : where;
   fileTime.set(group, (fileTime.get(group) ?? 0) + us);
 }
 const top = (m: Map<string, number>, n: number) =>
@@ -54,6 +56,6 @@ const top = (m: Map<string, number>, n: number) =>
     .join('\n');
 const n = Number(nArg ?? 25);
 process.stdout.write(
-  `total ${(total / 1e6).toFixed(2)} s sampled\n\nby function (self):\n${top(fnTime, n)}\n\n`,
+  `busy ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s (shares are of busy time)\n\nby function (self):\n${top(fnTime, n)}\n\n`,
 );
 process.stdout.write(`by file:\n${top(fileTime, n)}\n`);

@@ -183,6 +183,10 @@ async function main(): Promise<number> {
       `watch delay: p50 ${fig.watchP50.toFixed(2)} ms p99 ${fig.watchP99.toFixed(2)} ms (${w.missed} missed)`,
     );
 
+    await sleep(1000);
+    fig.rssAfterLoad = rssMb(regPids());
+    log(`RSS after the find/heartbeat/watch phases: ${fig.rssAfterLoad.toFixed(0)} MB`);
+
     // grow to rssInstances and read RSS again
     const more = await register(workers, origin, serviceIds, args.instances, args.rssInstances);
     fig.registrationErrors += more.failed;

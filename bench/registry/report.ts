@@ -34,6 +34,8 @@ export interface RegistryFigures {
   watchP99: number;
   watchMissed: number;
   rssAtN: number;
+  /** RSS at N instances again, after the find, heartbeat and watch phases. */
+  rssAfterLoad: number;
   rssAtMax: number;
   peakRss: number;
 }
@@ -80,7 +82,8 @@ export function registryTable(f: RegistryFigures, n: number, max: number): strin
       '≤ 50 ms',
       verdict(f.watchP99 <= 50 && f.watchMissed === 0),
     ],
-    [`RSS at ${k(n)} instances`, `${fmt(f.rssAtN)} MB`, '–', ''],
+    [`RSS at ${k(n)} instances, right after registering`, `${fmt(f.rssAtN)} MB`, '–', ''],
+    [`RSS at ${k(n)} instances, after find/heartbeat/watch load`, `${fmt(f.rssAfterLoad)} MB`, '–', ''],
     [
       `RSS at ${k(max)} instances`,
       `${fmt(f.rssAtMax)} MB (peak ${fmt(f.peakRss)} MB)`,
