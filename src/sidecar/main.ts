@@ -11,15 +11,18 @@
 import { createServer } from 'node:net';
 import { type Clock, type Random, systemClock, systemRandom } from '../shared/clock.ts';
 import { createLogger } from '../shared/log.ts';
+import { createRouteRuleHandler, createRoutesHandler } from './admin/route-rule.ts';
 import type { Probe } from './admin/types.ts';
 import { createBalancer } from './balancer/registry.ts';
-import { type ConfigWatcher, maskSecrets, watchSidecarConfig } from './config/index.ts';
+import { ConfigError, type ConfigWatcher, maskSecrets, watchSidecarConfig } from './config/index.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
 import { createDataPlane, type DataPlane, type ListenResult } from './data-plane.ts';
 import { createServiceDirectory, type ManagedServiceDirectory } from './discovery/directory.ts';
+import { createStepAssembler, initialRouteTable, type StepSource } from './extra-steps.ts';
 import { createRegistration, type Registration } from './registration/registration.ts';
 import { createRegistryClient } from './registry-client/client.ts';
 import type { RegistryApi } from './registry-client/types.ts';
+import { createTelemetry } from './telemetry/index.ts';
 
 const log = createLogger('sidecar');
 
@@ -31,6 +34,8 @@ export interface StartSidecarOptions {
   readonly random?: Random;
   /** Fixed instance id (default: random per process). */
   readonly instanceId?: string;
+  /** More governance steps per config version, after routing (tests; resilience plugs in here). */
+  readonly steps?: readonly StepSource[];
 }
 
 export interface Sidecar {
@@ -120,6 +125,22 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   const random = opts.random ?? systemRandom;
   let config = await resolvePorts(opts.config);
 
+  const routeStart = initialRouteTable(config);
+  if (routeStart.issues.length > 0) {
+    throw new ConfigError(
+      routeStart.issues.map((i) => ({ file: '(route rules)', key: i.key, message: i.message })),
+    );
+  }
+  // Throws a ConfigError on bad telemetry keys: start-up fails loudly, naming the key.
+  const telemetry = createTelemetry({ config, clock, random, instanceId: opts.instanceId });
+  const assemble = createStepAssembler({
+    telemetry,
+    clock,
+    log,
+    initialTable: routeStart.table,
+    more: opts.steps,
+  });
+
   const api: RegistryApi = createRegistryClient(config.registry);
   const registration = createRegistration({ api, config, clock, random, instanceId: opts.instanceId });
   const directory = createServiceDirectory({ api, config, clock, random, registration });
@@ -129,7 +150,20 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
     createBalancer: (strategy) => createBalancer(strategy, { clock, random }),
     maskSecrets: (c) => ({ ...c, flat: maskSecrets(c.flat) }),
     probes: registryProbes(registration, directory, () => config, clock),
+    extraSteps: assemble,
+    adminRoutes: {
+      '/v1/mesher/metrics': telemetry.metricsHandler,
+      '/metrics': telemetry.metricsHandler,
+      '/v1/mesher/log-level': telemetry.logLevelHandler,
+      '/v1/mesher/errors': telemetry.recentErrorsHandler,
+      '/v1/mesher/routes': createRoutesHandler(assemble.routes),
+      '/v1/mesher/routeRule/*': createRouteRuleHandler(assemble.routes),
+    },
     clock,
+  });
+  registration.onChange((s) => {
+    telemetry.counters.setRegistered(s.registered);
+    telemetry.counters.setRegistryHealth(s.lastError === undefined);
   });
   const addresses = await dataPlane.listen();
   registration.start();
@@ -171,6 +205,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
         await dataPlane.close({ drainMs: closeOpts.drainMs ?? 0 });
         directory.close();
         await api.close();
+        await telemetry.close();
       })();
       return closing;
     },

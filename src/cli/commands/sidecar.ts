@@ -44,7 +44,17 @@ export async function run(argv: string[]): Promise<number | undefined> {
   }
   for (const w of loaded.warnings) process.stderr.write(`mesher sidecar: warning: ${w}\n`);
 
-  const sidecar = await startSidecar({ config: loaded.config });
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
+  try {
+    sidecar = await startSidecar({ config: loaded.config });
+  } catch (err) {
+    // Route rules and telemetry keys are validated when the sidecar builds them.
+    if (isConfigError(err)) {
+      process.stderr.write(`mesher sidecar: invalid configuration\n${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
   const a = sidecar.addresses;
   const parts = [`outbound=${a.outbound.address}:${a.outbound.port}`];
   if (a.inbound) parts.push(`inbound=${a.inbound.address}:${a.inbound.port}`);

@@ -24,14 +24,19 @@ export function createAdminRouter(deps: AdminDeps): AdminRouter {
     ['/v1/mesher/config', createConfigHandler(deps)],
   ]);
   const builtIn = new Set(routes.keys());
+  // Extra routes whose key ends in `/*` match every path under it (`/v1/mesher/routeRule/*`).
+  const prefixes: Array<[string, AdminHandler]> = [];
+  const prefixed = (path: string): AdminHandler | undefined =>
+    prefixes.find(([p]) => path.startsWith(p))?.[1];
   for (const [path, handler] of Object.entries(deps.extraRoutes ?? {})) {
-    if (!builtIn.has(path)) routes.set(path, handler);
+    if (path.endsWith('/*')) prefixes.push([path.slice(0, -1), handler]);
+    else if (!builtIn.has(path)) routes.set(path, handler);
   }
   return {
     paths: [...routes.keys()],
     async handle(req) {
       const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
-      const handler = routes.get(path);
+      const handler = routes.get(path) ?? prefixed(path);
       if (handler === undefined) {
         return {
           status: 404,

@@ -47,7 +47,8 @@ export interface AdminDeps {
   /** How long one probe may take before it counts as failed. Default 2000. */
   readonly probeTimeoutMs?: number;
   /**
-   * More endpoints by exact path (metrics, log-level, errors...). They see every method and
+   * More endpoints by exact path (metrics, log-level, errors...), or by prefix with a key ending
+   * in `/*` (`/v1/mesher/routeRule/*`). They see every method and
    * answer 405 themselves; a built-in path cannot be replaced.
    */
   readonly extraRoutes?: Readonly<Record<string, AdminHandler>>;

@@ -1,0 +1,103 @@
+/**
+ * @module sidecar/extra-steps
+ * Assembles the governance steps that run before load balancing (outbound) and before the local
+ * target (inbound), once per config version, in this order:
+ *
+ *   outbound: observe (metrics, trace, access log) → route → [resilience steps] → load-balance → transport
+ *   inbound:  observe → route (records headers to propagate) → [provider-side steps] → local-target → transport
+ *
+ * Route rules follow the validate-or-keep-last-good rule: a config version with invalid rules
+ * keeps the previous table (the reason is logged and shown at /v1/mesher/routes).
+ */
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/log.ts';
+import type { RouteTableView } from './admin/route-rule.ts';
+import type { Step } from './chain/types.ts';
+import type { SidecarConfig } from './config/types.ts';
+import {
+  EMPTY_TABLE,
+  PropagationStore,
+  parsePropagation,
+  parseRouteTable,
+  type RouteTable,
+  reloadRouteTable,
+  tableSpecs,
+} from './routing/index.ts';
+import { callerOf, createRoute, type RouteStep } from './steps/route.ts';
+import type { Telemetry } from './telemetry/index.ts';
+
+/** Further steps supplied per config version (resilience, later features). */
+export type StepSource = (config: SidecarConfig) => { outbound?: Step[]; inbound?: Step[] };
+
+export interface StepAssembler {
+  (config: SidecarConfig): { outbound: Step[]; inbound: Step[] };
+  readonly routes: RouteTableView;
+}
+
+/** Route rules as they are at start-up: invalid ones make start-up fail (there is no last good table yet). */
+export function initialRouteTable(config: SidecarConfig): {
+  table: RouteTable;
+  issues: readonly { key: string; message: string }[];
+} {
+  const r = parseRouteTable(config.flat);
+  return { table: r.issues.length === 0 ? r.table : EMPTY_TABLE, issues: r.issues };
+}
+
+export function createStepAssembler(deps: {
+  readonly telemetry: Telemetry;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly initialTable: RouteTable;
+  readonly more?: readonly StepSource[];
+}): StepAssembler {
+  let table = deps.initialTable;
+  let lastRejected: { at: number; issues: readonly unknown[] } | undefined;
+  let previousRouter: RouteStep['router'] | undefined;
+  let propagation: PropagationStore | undefined;
+  let propagationKey = '';
+  let lastFlat: SidecarConfig['flat'] | undefined;
+
+  const assemble = (config: SidecarConfig) => {
+    if (lastFlat !== undefined && lastFlat !== config.flat) {
+      const r = reloadRouteTable(config.flat, table);
+      if (r.accepted) table = r.table;
+      else {
+        lastRejected = { at: deps.clock.now(), issues: r.issues };
+        deps.log.error({ issues: r.issues }, 'route rules rejected; the last good rules stay in force');
+      }
+    }
+    lastFlat = config.flat;
+
+    const p = parsePropagation(config.flat);
+    if (p.issues.length > 0)
+      deps.log.error({ issues: p.issues }, 'routing header propagation settings rejected');
+    const key = JSON.stringify(p.config);
+    if (p.issues.length === 0 && key !== propagationKey) {
+      propagation = new PropagationStore(p.config, deps.clock);
+      propagationKey = key;
+    }
+
+    const route = createRoute({
+      table,
+      identity: callerOf(config.service),
+      propagation,
+      previous: previousRouter,
+    });
+    previousRouter = route.router;
+    const observe = deps.telemetry.steps(config);
+    const outbound: Step[] = [...observe.outbound, route];
+    const inbound: Step[] = [...observe.inbound, route];
+    for (const source of deps.more ?? []) {
+      const extra = source(config);
+      outbound.push(...(extra.outbound ?? []));
+      inbound.push(...(extra.inbound ?? []));
+    }
+    return { outbound, inbound };
+  };
+  return Object.assign(assemble, {
+    routes: {
+      services: () => tableSpecs(table),
+      lastRejected: () => lastRejected,
+    },
+  });
+}
