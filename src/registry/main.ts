@@ -39,6 +39,11 @@ export interface RegistryOptions {
   compactBytes?: number;
   /** Register the registry itself as SERVICECENTER (default true). */
   registerSelf?: boolean;
+  /**
+   * Use this store instead of opening the embedded one from `dataDir` (an etcd backend later;
+   * fault-injecting stores in tests). The registry closes it on close().
+   */
+  store?: Store;
   /** Serve the Kie-style config center (`/v1/{project}/kie/kv`) from the same store (default true). */
   configCenter?: boolean;
   logger?: Logger;
@@ -61,14 +66,16 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? createLogger('registry');
   const host = opts.host ?? '127.0.0.1';
-  const store = await EmbeddedStore.open({
-    dataDir: opts.dataDir || null,
-    clock,
-    sweepIntervalMs: opts.sweepIntervalMs,
-    compactBytes: opts.compactBytes,
-    onError: (err) => log.error({ err }, 'storage error'),
-    onRecovered: (info) => log.info(info, 'storage recovered'),
-  });
+  const store: Store =
+    opts.store ??
+    (await EmbeddedStore.open({
+      dataDir: opts.dataDir || null,
+      clock,
+      sweepIntervalMs: opts.sweepIntervalMs,
+      compactBytes: opts.compactBytes,
+      onError: (err) => log.error({ err }, 'storage error'),
+      onRecovered: (info) => log.info(info, 'storage recovered'),
+    }));
   const catalog = new Catalog(store);
   const config: RegistryConfig = { ...DEFAULT_CONFIG, ...opts.config };
   const ctx: RegistryContext = { store, catalog, clock, config, self: null };

@@ -113,6 +113,8 @@ export function governApps(ctx: RegistryContext, t: Tenant, q: URLSearchParams) 
 }
 
 export function health(ctx: RegistryContext) {
+  const h = ctx.store.health();
+  if (!h.ok) throw new RegistryError(400002, h.reason);
   if (!ctx.self) throw new RegistryError(400012, 'The registry has not registered itself.');
   const insts = [...(ctx.catalog.instancesOf(ctx.self.tenant, ctx.self.serviceId)?.values() ?? [])];
   return insts.length > 0 ? { instances: insts.map((e) => e.inst) } : {};

@@ -21,6 +21,8 @@ export interface EmbeddedStoreOptions {
   /** Log size that triggers compaction into a snapshot (default 64 MiB). */
   compactBytes?: number;
   onError?: (err: unknown) => void;
+  /** Fault injection for tests: an error returned here fails the next log write. */
+  faultInjector?: () => Error | undefined;
   /** Told how many bytes of torn log tail recovery cut off. */
   onRecovered?: (info: { records: number; truncatedBytes: number; revision: number }) => void;
 }
@@ -30,6 +32,8 @@ export class EmbeddedStore implements Store {
   readonly #wal: Wal | null;
   readonly #sweep: { cancel(): void };
   #closed = false;
+  /** The first failed durable write; set once, the store then refuses writes (fail-stop). */
+  #fault: StoreError | null = null;
 
   private constructor(
     state: KvState,
@@ -61,6 +65,7 @@ export class EmbeddedStore implements Store {
       compactBytes: opts.compactBytes,
       snapshot: () => state.snapshot(),
       onError: opts.onError,
+      faultInjector: opts.faultInjector,
     });
     return new EmbeddedStore(state, wal, opts);
   }
@@ -132,7 +137,8 @@ export class EmbeddedStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#sweep.cancel();
-    await this.#wal?.close({ compact: true });
+    // After a failed write memory may hold changes the log does not: never snapshot it then.
+    await this.#wal?.close({ compact: this.#fault === null });
   }
 
   /** Close files without the final snapshot: what a crash leaves behind (tests only). */
@@ -143,11 +149,22 @@ export class EmbeddedStore implements Store {
     await this.#wal?.close({ compact: false });
   }
 
+  health(): { ok: true } | { ok: false; reason: string } {
+    return this.#fault ? { ok: false, reason: this.#fault.message } : { ok: true };
+  }
+
   #persist(record: LogRecord): Promise<void> {
-    return this.#wal ? this.#wal.append(record) : Promise.resolve();
+    if (!this.#wal) return Promise.resolve();
+    return this.#wal.append(record).catch((err: unknown) => {
+      this.#fault ??=
+        err instanceof StoreError ? err : new StoreError('IO', `log write failed: ${String(err)}`, err);
+      throw this.#fault;
+    });
   }
 
   #check(): void {
     if (this.#closed) throw new StoreError('CLOSED', 'store is closed');
+    if (this.#fault)
+      throw new StoreError('IO', `store is read-only after a failed write: ${this.#fault.message}`);
   }
 }

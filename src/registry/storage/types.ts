@@ -85,6 +85,13 @@ export interface Store {
    */
   watch(prefix: string, listener: WatchListener, fromRevision?: number): () => void;
 
+  /**
+   * Whether the store can take writes. After a failed durable write the embedded store fails
+   * stop (memory may be ahead of disk): writes are refused until a restart recovers from disk.
+   * The registry's health endpoint reports this as 400002.
+   */
+  health(): { ok: true } | { ok: false; reason: string };
+
   /** Flush pending writes, stop timers, close files. Idempotent. */
   close(): Promise<void>;
 }

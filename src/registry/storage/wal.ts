@@ -32,6 +32,8 @@ export interface WalOptions {
   /** Called when the WAL needs the current state for a snapshot (must be synchronous). */
   snapshot: () => SnapshotData;
   onError?: (err: unknown) => void;
+  /** Fault injection: an error returned here fails the next batch as a disk error would. */
+  faultInjector?: () => Error | undefined;
 }
 
 export interface Recovered {
@@ -193,6 +195,8 @@ export class Wal {
   async #write(batch: Pending[]): Promise<void> {
     const text = batch.length === 1 ? batch[0]!.line : batch.map((p) => p.line).join('');
     try {
+      const fault = this.opts.faultInjector?.();
+      if (fault) throw fault;
       await this.#fh.write(text, null, 'utf8');
       await this.#fh.datasync();
       this.#bytes += Buffer.byteLength(text);
