@@ -23,13 +23,19 @@ export interface CompiledMatch {
   /** Upper-case methods, or undefined for any method. */
   readonly methods: ReadonlySet<string> | undefined;
   readonly path: Predicate | undefined;
+  /** A referenced marker's alternatives: at least one must hold. */
+  readonly refer: readonly CompiledMatch[] | undefined;
   /** True when there is nothing to check per request (the rule matches every call). */
   readonly always: boolean;
 }
 
+/** `servicecomb.match` markers by name: each a list of alternative match blocks (./markers.ts). */
+export type Markers = ReadonlyMap<string, readonly MatchSpec[]>;
+
 /** Compile a normalised match block; every problem comes back as `{ at, message }`. */
 export function compileMatch(
   spec: MatchSpec,
+  markers?: Markers,
 ): { match: CompiledMatch } | { errors: Array<{ at: string; message: string }> } {
   const errors: Array<{ at: string; message: string }> = [];
   const headers: CompiledHeader[] = [];
@@ -44,6 +50,20 @@ export function compileMatch(
     if (typeof p === 'string') errors.push({ at: 'match.path', message: p });
     else path = p;
   }
+  let refer: CompiledMatch[] | undefined;
+  if (spec.refer !== undefined) {
+    const alts = markers?.get(spec.refer);
+    if (alts === undefined) {
+      errors.push({ at: 'match.refer', message: `no servicecomb.match.${spec.refer} is defined` });
+    } else {
+      refer = [];
+      for (const alt of alts) {
+        const c = compileMatch(alt); // markers cannot refer to markers
+        if ('errors' in c) errors.push(...c.errors.map((e) => ({ at: 'match.refer', message: e.message })));
+        else refer.push(c.match);
+      }
+    }
+  }
   if (errors.length > 0) return { errors };
   const methods = spec.method === undefined ? undefined : new Set(spec.method);
   return {
@@ -51,7 +71,8 @@ export function compileMatch(
       headers: Object.freeze(headers),
       methods,
       path,
-      always: headers.length === 0 && methods === undefined && path === undefined,
+      refer: refer && Object.freeze(refer),
+      always: headers.length === 0 && methods === undefined && path === undefined && refer === undefined,
     }),
   };
 }
@@ -106,5 +127,8 @@ export function matchesRequest(m: CompiledMatch, req: RequestView): boolean {
     const h = hs[i]!;
     if (!h.test(headerValue(req.headers, h.name))) return false;
   }
-  return true;
+  const alts = m.refer;
+  if (alts === undefined) return true;
+  for (let i = 0; i < alts.length; i++) if (matchesRequest(alts[i]!, req)) return true;
+  return false;
 }

@@ -7,7 +7,7 @@
  * also compiles; ./table.ts compiles again from the frozen spec.
  */
 import { parse as parseYaml } from 'yaml';
-import { compileMatch } from './match.ts';
+import { compileMatch, type Markers } from './match.ts';
 import { parseRateLimit, parseRetry, parseTimeoutMs } from './parse-policy.ts';
 import {
   HEADER_OPS,
@@ -120,7 +120,17 @@ function normalisePath(v: unknown, at: string, report: Report): PathSpec | undef
   return { [op]: s.value } as PathSpec;
 }
 
-function normaliseMatch(v: unknown, at: string, report: Report, warn: Report): MatchSpec | undefined {
+/**
+ * A match block. `markers` are the `servicecomb.match` markers `refer` may name; undefined while
+ * parsing the markers themselves (they may not refer, nor name a caller).
+ */
+export function normaliseMatch(
+  v: unknown,
+  at: string,
+  report: Report,
+  warn: Report,
+  markers: Markers | undefined,
+): MatchSpec | undefined {
   if (v === undefined || v === null || v === '') return {};
   if (!isPlainObject(v)) {
     report(at, 'must be a map');
@@ -139,9 +149,17 @@ function normaliseMatch(v: unknown, at: string, report: Report, warn: Report): M
     headers?: Record<string, HeaderSpec>;
     method?: string[];
     path?: PathSpec;
+    refer?: string;
   } = {};
   if (v.refer !== undefined) {
-    r(`${at}.refer`, 'servicecomb.match references are not supported; write the conditions in match');
+    const s = readString(v.refer);
+    if (markers === undefined) r(`${at}.refer`, 'a servicecomb.match marker cannot refer to another');
+    else if (!s.ok) r(`${at}.refer`, s.message);
+    else if (!markers.has(s.value)) r(`${at}.refer`, `no servicecomb.match.${s.value} is defined`);
+    else out.refer = s.value;
+  }
+  if (markers === undefined && (v.source !== undefined || v.sourceTags !== undefined)) {
+    r(at, 'a servicecomb.match marker cannot match the caller (source, sourceTags)');
   }
   if (v.source !== undefined) {
     const s = readString(v.source);
@@ -193,7 +211,7 @@ function normaliseMatch(v: unknown, at: string, report: Report, warn: Report): M
     if (p) out.path = p;
   }
   if (before.n > 0) return undefined;
-  const compiled = compileMatch(out);
+  const compiled = compileMatch(out, markers);
   if ('errors' in compiled) {
     for (const e of compiled.errors) report(`${at}${e.at.slice('match'.length)}`, e.message);
     return undefined;
@@ -244,7 +262,13 @@ function normaliseRoute(v: unknown, at: string, only: boolean, report: Report, w
 }
 
 /** One rule; undefined when it has any problem (all of them reported). */
-export function normaliseRule(v: unknown, at: string, report: Report, warn: Report): RuleSpec | undefined {
+export function normaliseRule(
+  v: unknown,
+  at: string,
+  report: Report,
+  warn: Report,
+  markers: Markers = new Map(),
+): RuleSpec | undefined {
   if (!isPlainObject(v)) {
     report(at, 'must be a map {precedence, match, route}');
     return undefined;
@@ -262,7 +286,7 @@ export function normaliseRule(v: unknown, at: string, report: Report, warn: Repo
     if (p.ok) precedence = p.value;
     else r(`${at}.precedence`, p.message);
   }
-  const match = normaliseMatch(v.match, `${at}.match`, r, warn);
+  const match = normaliseMatch(v.match, `${at}.match`, r, warn, markers);
   const routes: RouteSpec[] = [];
   const list: unknown[] | undefined = Array.isArray(v.route) ? v.route : undefined;
   if (list === undefined || list.length === 0) {
@@ -281,7 +305,12 @@ export function normaliseRule(v: unknown, at: string, report: Report, warn: Repo
 }
 
 /** Every rule of one service; undefined for the whole list when any rule is bad. */
-export function normaliseRules(raw: unknown, report: Report, warn: Report): RuleSpec[] | undefined {
+export function normaliseRules(
+  raw: unknown,
+  report: Report,
+  warn: Report,
+  markers: Markers = new Map(),
+): RuleSpec[] | undefined {
   let good = true;
   const r: Report = (a, m) => {
     good = false;
@@ -291,7 +320,7 @@ export function normaliseRules(raw: unknown, report: Report, warn: Report): Rule
   if (list === undefined) return undefined;
   const rules: RuleSpec[] = [];
   list.forEach((item, i) => {
-    const rule = normaliseRule(item, `[${i}]`, r, warn);
+    const rule = normaliseRule(item, `[${i}]`, r, warn, markers);
     if (rule) rules.push(rule);
   });
   return good ? rules : undefined;

@@ -167,9 +167,9 @@ const REJECTIONS: Array<[string, unknown, RegExp]> = [
     /caseInsensitive: must be true or false/,
   ],
   [
-    'refer (not supported)',
+    'refer to an undefined marker',
     [{ match: { refer: 'm' }, route: [{ tags: { v: '1' } }] }],
-    /match\.refer: servicecomb\.match references are not supported/,
+    /match\.refer: no servicecomb\.match\.m is defined/,
   ],
   [
     'an operator-less header',

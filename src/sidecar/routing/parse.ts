@@ -7,12 +7,16 @@
  * 2. top-level `routeRule.<svc>`, the form the original's own examples used and it never read;
  * 3. legacy `servicecomb.darklaunch.policy.<svc>` JSON, translated by ./darklaunch.ts.
  *
+ * `servicecomb.match.<name>` markers (./markers.ts) are read first, for `match.refer`.
+ *
  * A service defined in a higher source shadows the lower ones (with a warning). Any issue in any
  * rule makes the result invalid: the caller keeps its last good table (`issues` non-empty) and
  * reports them; `table` is then the table of the services that were fine, for display only.
  */
 import { flatUnder } from '../config/flat-read.ts';
 import { translateDarklaunch } from './darklaunch.ts';
+import { parseMarkers } from './markers.ts';
+import type { Markers } from './match.ts';
 import { normaliseRules } from './parse-rule.ts';
 import { type CompiledRule, compileRules, type RouteTable } from './table.ts';
 import type { RouteIssue, RuleSpec } from './types.ts';
@@ -38,25 +42,25 @@ function readService(
   key: string,
   issues: RouteIssue[],
   warnings: RouteIssue[],
+  markers: Markers,
 ): RuleSpec[] | undefined {
   const report = (at: string, message: string) => issues.push({ key: `${key}${at}`, message });
   const warn = (at: string, message: string) => warnings.push({ key: `${key}${at}`, message });
   if (kind === 'darklaunch') {
     const raw = translateDarklaunch(value, report);
-    return raw === undefined ? undefined : normaliseRules(raw, report, warn);
+    return raw === undefined ? undefined : normaliseRules(raw, report, warn, markers);
   }
   if (typeof value !== 'string' && !Array.isArray(value)) {
     // A nested map was flattened into `routeRule.<svc>.<field>` keys: not a rule list.
     report('', 'must be a list of rules (or a YAML string holding one)');
     return undefined;
   }
-  return normaliseRules(value, report, warn);
+  return normaliseRules(value, report, warn, markers);
 }
 
 /** Parse every route rule in `flat`. Never throws on bad input. */
 export function parseRouteTable(flat: Readonly<Record<string, unknown>>): RouteTableResult {
-  const issues: RouteIssue[] = [];
-  const warnings: RouteIssue[] = [];
+  const { markers, issues, warnings } = parseMarkers(flat);
   const services = new Map<string, readonly CompiledRule[]>();
   const origin = new Map<string, string>();
   const seen = new Set<string>();
@@ -73,8 +77,8 @@ export function parseRouteTable(flat: Readonly<Record<string, unknown>>): RouteT
       }
       seen.add(service);
       origin.set(service, key);
-      const specs = readService(source.kind, value, key, issues, warnings);
-      if (specs !== undefined && specs.length > 0) services.set(service, compileRules(specs));
+      const specs = readService(source.kind, value, key, issues, warnings, markers);
+      if (specs !== undefined && specs.length > 0) services.set(service, compileRules(specs, markers));
     }
   }
   for (const s of seen) if (!services.has(s)) origin.delete(s);

@@ -6,7 +6,7 @@
  * allocates nothing. Built by ./parse.ts from config; read by ./router.ts.
  */
 import { deepFreeze } from '../config/deep-freeze.ts';
-import { type CompiledMatch, compileMatch } from './match.ts';
+import { type CompiledMatch, compileMatch, type Markers } from './match.ts';
 import type { RouteDecision, RoutePolicy, RouteSpec, RuleSpec } from './types.ts';
 
 export interface CompiledRoute {
@@ -73,14 +73,14 @@ function decisionOf(route: RouteSpec, rule: number): RouteDecision {
  * Compile one service's normalised rules (./parse-rule.ts guarantees they compile; a failure here
  * is a bug and throws).
  */
-export function compileRules(specs: readonly RuleSpec[]): readonly CompiledRule[] {
+export function compileRules(specs: readonly RuleSpec[], markers?: Markers): readonly CompiledRule[] {
   const sorted = specs
     .map((spec, i) => ({ spec, i }))
     .sort((a, b) => b.spec.precedence - a.spec.precedence || a.i - b.i)
     .map((x) => deepFreeze(x.spec));
   return Object.freeze(
     sorted.map((spec, index) => {
-      const m = compileMatch(spec.match);
+      const m = compileMatch(spec.match, markers);
       if ('errors' in m) throw new Error(`route rule did not compile: ${m.errors[0]?.message}`);
       const routes = spec.route.map((r) =>
         Object.freeze({ weight: r.weight, decision: decisionOf(r, index) }),

@@ -56,6 +56,8 @@ export interface MatchSpec {
   readonly method?: readonly string[];
   /** Matched against the path without its query string. */
   readonly path?: PathSpec;
+  /** The name of a `servicecomb.match.<name>` marker that must also hold (./markers.ts). */
+  readonly refer?: string;
 }
 
 /** Per-route retry override (the retry step reads it). */
