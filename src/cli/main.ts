@@ -22,6 +22,26 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<CommandMo
     describe: 'run a demo mesh: registry + client -> server1 -> server2',
     load: () => import('./commands/demo.ts'),
   },
+  services: {
+    describe: 'list the services in the registry',
+    load: () => import('./commands/services.ts'),
+  },
+  instances: {
+    describe: "list a service's instances",
+    load: () => import('./commands/instances.ts'),
+  },
+  route: {
+    describe: 'set, get, delete or list route rules in the config center',
+    load: () => import('./commands/route.ts'),
+  },
+  config: {
+    describe: 'set, get or delete config center keys (governance applied live)',
+    load: () => import('./commands/config.ts'),
+  },
+  'sidecar-status': {
+    describe: "show a sidecar's health, governance keys and route rules",
+    load: () => import('./commands/config.ts').then((m) => ({ run: m.runSidecarStatus })),
+  },
 };
 
 function usage(): string {
