@@ -1,11 +1,14 @@
 /**
  * @module sidecar/telemetry/label-cap
  * Bounded label values. A `LabelCap` passes the first `max` distinct values through and folds every
- * later one into `other` (counted, so an operator sees the cap was hit). Metrics label services,
+ * later one, and any value over 128 characters, into `other` (counted, so an operator sees the cap was hit). Metrics label services,
  * versions and error codes through one of these, so no caller can grow the series count without bound.
  */
 
 export const OTHER = 'other';
+
+/** Longer label values are folded too: inbound caller names come from request headers. */
+export const MAX_LABEL_LENGTH = 128;
 
 export class LabelCap {
   readonly #seen = new Set<string>();
@@ -20,7 +23,7 @@ export class LabelCap {
   /** `value` itself if it is known or there is room, else `other`. */
   apply(value: string): string {
     if (this.#seen.has(value)) return value;
-    if (this.#seen.size >= this.#max) {
+    if (this.#seen.size >= this.#max || value.length > MAX_LABEL_LENGTH) {
       this.overflowed++;
       return OTHER;
     }

@@ -55,7 +55,9 @@ test('cardinality is bounded: services past the cap fold into "other", unknown c
   assert.match(t, /destination_service="other"[^}]*\} 7\n/);
   assert.equal(m.destinations.overflowed, 7);
   assert.match(t, /error_code="other"/);
-  assert.equal(m.seriesCount, 5);
+  m.record(sample({ sourceService: 'x'.repeat(500) }));
+  assert.doesNotMatch(await text(m), /x{129}/, 'an overlong caller name from a header is folded');
+  assert.equal(m.seriesCount, 6, 'four services + other, and the folded caller');
 });
 
 test('perInstance adds the instance label; sizes of -1 are not observed', async () => {
