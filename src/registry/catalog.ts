@@ -55,6 +55,9 @@ export class TenantIndex {
   /** provider `env/app/name` → consumer `env/app/name/version` keys (derived from depRules). */
   readonly dependents = new Map<string, Set<string>>();
   instanceCount = 0;
+  /** schema-ref key → content hash, and hash → number of refs (for content garbage collection). */
+  readonly schemaRefs = new Map<string, string>();
+  readonly schemaHashRefs = new Map<string, number>();
 }
 
 const serviceTail = (s: MicroService) => `${s.environment ?? ''}/${s.appId}/${s.serviceName}`;
@@ -153,6 +156,28 @@ export class Catalog {
     else if (key.startsWith(keys.servicePrefix)) this.#applyService(e);
     else if (key.startsWith(keys.tagsPrefix)) this.#applyTags(e);
     else if (key.startsWith(keys.depRulePrefix)) this.#applyDepRule(e);
+    else if (key.startsWith(keys.schemaRefPrefix)) this.#applySchemaRef(e);
+  }
+
+  /** Refs to a schema content hash in a tenant (0 = the content is garbage). */
+  schemaHashRefs(t: Tenant, hash: string): number {
+    return this.#tenants.get(t)?.schemaHashRefs.get(hash) ?? 0;
+  }
+
+  #applySchemaRef(e: WatchEvent): void {
+    const sk = splitTenantKey(e.kv.key, keys.schemaRefPrefix);
+    if (!sk) return;
+    const idx = this.#idx(sk.tenant);
+    const old = idx.schemaRefs.get(e.kv.key);
+    if (old !== undefined) {
+      const n = (idx.schemaHashRefs.get(old) ?? 1) - 1;
+      if (n > 0) idx.schemaHashRefs.set(old, n);
+      else idx.schemaHashRefs.delete(old);
+      idx.schemaRefs.delete(e.kv.key);
+    }
+    if (e.type === 'DELETE') return;
+    idx.schemaRefs.set(e.kv.key, e.kv.value);
+    idx.schemaHashRefs.set(e.kv.value, (idx.schemaHashRefs.get(e.kv.value) ?? 0) + 1);
   }
 
   #applyService(e: WatchEvent): void {

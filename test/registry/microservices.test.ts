@@ -265,3 +265,19 @@ test('the config center is mounted on the same server and store', async () => {
   assert.equal(list.status, 200, list.text);
   assert.ok(list.text.includes('3s'));
 });
+
+test('schema content is stored once per tenant and removed when nothing refers to it', async () => {
+  const content = () =>
+    c.server.store.range('/cse-sr/ms/schema-content/default/default/').map((kv) => kv.value);
+  const a = await createService(c, { serviceName: 'gc-a' });
+  const b = await createService(c, { serviceName: 'gc-b' });
+  await c('PUT', `${MS}/${a}/schemas/s`, { body: { schema: 'SHARED-GC' } });
+  await c('PUT', `${MS}/${b}/schemas/s`, { body: { schema: 'SHARED-GC' } });
+  assert.equal(content().filter((v) => v === 'SHARED-GC').length, 1, 'deduplicated by hash');
+  await c('PUT', `${MS}/${a}/schemas/s`, { body: { schema: 'ONLY-A-GC' } });
+  assert.ok(content().includes('SHARED-GC'), 'b still refers to it');
+  await c('DELETE', `${MS}/${b}?force=true`);
+  assert.ok(!content().includes('SHARED-GC'), 'collected once unreferenced');
+  await c('DELETE', `${MS}/${a}/schemas/s`);
+  assert.ok(!content().includes('ONLY-A-GC'));
+});

@@ -39,11 +39,39 @@ function writeOps(t: Tenant, sid: string, schemaId: string, schema: string, summ
 async function commit(ctx: RegistryContext, t: Tenant, svc: MicroService, schemas: string[], ops: Op[]) {
   const next = omitEmpty({ ...svc, schemas });
   const key = keys.service(t, svc.serviceId);
+  const before = refHashes(ctx, t, svc.serviceId, svc.schemas ?? []);
   const res = await ctx.store.txn({
     compare: [{ key, target: 'version', op: '!=', value: 0 }],
     success: [...ops, { type: 'put', key, value: JSON.stringify(next) }],
   });
   if (!res.succeeded) throw new RegistryError(400012, 'Service does not exist.');
+  await collectSchemaGarbage(ctx, t, before);
+}
+
+/** Content hashes the service's schema refs point at now. */
+export function refHashes(
+  ctx: RegistryContext,
+  t: Tenant,
+  sid: string,
+  schemaIds: readonly string[],
+): string[] {
+  const out: string[] = [];
+  for (const id of schemaIds) {
+    const hash = ctx.store.get(keys.schemaRef(t, sid, id))?.value;
+    if (hash !== undefined) out.push(hash);
+  }
+  return out;
+}
+
+/**
+ * Delete schema content no ref points at any more (service-center leaves this to a daily cron).
+ * The ref count is read and the delete applied in the same tick (the store applies a txn
+ * synchronously), so a concurrent write cannot re-reference the content in between.
+ */
+export async function collectSchemaGarbage(ctx: RegistryContext, t: Tenant, hashes: readonly string[]) {
+  const dead = [...new Set(hashes)].filter((h) => ctx.catalog.schemaHashRefs(t, h) === 0);
+  if (dead.length === 0) return;
+  await ctx.store.txn({ success: dead.map((h): Op => ({ type: 'delete', key: keys.schemaContent(t, h) })) });
 }
 
 export async function putSchema(

@@ -26,6 +26,7 @@ import { isGlobal } from './access.ts';
 import type { RegistryContext } from './context.ts';
 import { SELF_NAME } from './context.ts';
 import { dependentsOf } from './dependencies.ts';
+import { collectSchemaGarbage, refHashes } from './schemas.ts';
 
 /** Validate a `service` object and fill the defaults (spec §2.1). */
 export function parseService(raw: unknown, now: number): MicroService {
@@ -161,7 +162,9 @@ export async function deleteService(
       { type: 'delete', key: keys.schemaRef(t, sid, schemaId) },
       { type: 'delete', key: keys.schemaSum(t, sid, schemaId) },
     );
+  const hashes = refHashes(ctx, t, sid, svc.schemas ?? []);
   await ctx.store.txn({ success: ops });
+  await collectSchemaGarbage(ctx, t, hashes);
 }
 
 export async function deleteServices(
