@@ -5,7 +5,7 @@
  * (proxies on core 1) on loopback ports, warms them up, then runs rounds of short interleaved
  * slices (every measure over every scenario in turn), stops everything, prints the tables and
  * writes the raw slices plus the summary to bench/results/bench-<date>.json (and latest.json).
- * `--report FILE` re-renders the tables of a saved run without measuring.
+ * `--scaling` runs the scaling curve instead (bench/lib/scaling-run.ts). `--report FILE` re-renders the tables of a saved run without measuring.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +17,7 @@ import { ROOT } from './lib/mesher-proc.ts';
 import { buildPlan, runSlice, type SliceRecord } from './lib/plan.ts';
 import { peakRssMb, processTree } from './lib/proc-stats.ts';
 import { Supervisor } from './lib/procs.ts';
+import { runScaling, scalingTable } from './lib/scaling-run.ts';
 import { startAll, verify } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 import { renderRun, type SavedRun } from './report/render.ts';
@@ -57,6 +58,24 @@ async function main(): Promise<number> {
   const timing = { wrkSeconds: args.seconds, rateSeconds: args.seconds, loadCpu: cores.load };
   const loadTools = { wrk: tools.get('wrk'), h2load: tools.get('h2load') };
 
+  if (args.scaling) {
+    try {
+      const { rows, slices } = await runScaling(sup, tools, args, cores, log);
+      const table = scalingTable(rows);
+      process.stdout.write(
+        `## Scaling curve (mesher one hop)\n\n${describeMachine(machine)}\n${args.rounds} round(s), ${args.seconds} s per slice; absolute latency, 1 KB, open loop at 1,000 rps.\n\n${table}\n`,
+      );
+      const dir = join(ROOT, 'bench/results');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'scaling-latest.json'),
+        JSON.stringify({ machine, args, rows, slices }, null, 1),
+      );
+      return 0;
+    } finally {
+      await sup.stopAll();
+    }
+  }
   const setup = await startAll(sup, tools, args.scenarios, cores, log);
   try {
     for (const sc of [...setup.scenarios]) {

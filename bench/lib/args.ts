@@ -2,6 +2,7 @@
  * @module bench/lib/args
  * Command-line flags of `npm run bench` (bench/run.ts). Unknown flags are an error.
  *   --smoke              one short round (CI: checks the suite still runs end to end)
+ *   --scaling            the scaling curve instead (issue 7 item 4): 1-1,000 instances / services
  *   --scenarios a,b      subset of: direct,nginx,haproxy,http-proxy,node-bare,mesher1,mesher2
  *   --rounds N           rounds of interleaved slices (default 3; smoke 1)
  *   --seconds S          seconds per wrk slice (default 3; smoke 1); fixed-rate slices use S too
@@ -10,6 +11,7 @@ import { ALL_SCENARIOS, type ScenarioId } from './scenario.ts';
 
 export interface BenchArgs {
   readonly smoke: boolean;
+  readonly scaling: boolean;
   readonly scenarios: readonly ScenarioId[];
   readonly rounds: number;
   readonly seconds: number;
@@ -17,6 +19,7 @@ export interface BenchArgs {
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   let smoke = false;
+  let scaling = false;
   let scenarios: ScenarioId[] = [...ALL_SCENARIOS];
   let rounds: number | undefined;
   let seconds: number | undefined;
@@ -29,6 +32,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       return v;
     };
     if (flag === '--smoke') smoke = true;
+    else if (flag === '--scaling') scaling = true;
     else if (flag === '--scenarios') {
       const list = value()
         .split(',')
@@ -43,7 +47,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     else if (flag === '--seconds') seconds = positiveInt(flag, value());
     else throw new Error(`unknown flag ${a}`);
   }
-  return { smoke, scenarios, rounds: rounds ?? (smoke ? 1 : 3), seconds: seconds ?? (smoke ? 1 : 3) };
+  return {
+    smoke,
+    scaling,
+    scenarios,
+    rounds: rounds ?? (smoke ? 1 : 3),
+    seconds: seconds ?? (smoke ? 1 : 3),
+  };
 }
 
 function positiveInt(flag: string, v: string): number {

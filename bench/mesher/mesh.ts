@@ -80,7 +80,7 @@ export async function startMesh(sup: Supervisor, registryCpu: string): Promise<M
   return new Mesh(origin, proc, new ScClient(origin, { connections: 2 }));
 }
 
-async function startConsumer(sup: Supervisor, mesh: Mesh, id: string, cpu: string, service: string) {
+export async function startConsumer(sup: Supervisor, mesh: Mesh, id: string, cpu: string, service: string) {
   const dir = join(sup.tmpDir, id);
   writeConfig(dir, `bench-consumer-${id}`, mesh.registryOrigin, '127.0.0.1');
   const { proc, outbound: origin } = await sidecar(sup, id, cpu, dir);

@@ -59,6 +59,8 @@ export async function startBackend(
   sup: Supervisor,
   bin: string,
   cpu: string,
+  /** More loopback addresses to listen on with the same port (scaling: one per instance). */
+  extraIps: readonly string[] = [],
 ): Promise<{ port: number; proc: Started }> {
   const dir = join(sup.tmpDir, 'backend');
   const www = join(dir, 'www');
@@ -72,7 +74,7 @@ ${httpCommon(dir)}  sendfile on;
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:${port} reuseport backlog=4096;
-    root ${www};
+${extraIps.map((ip) => `    listen ${ip}:${port};\n`).join('')}    root ${www};
   }
 }
 `;
