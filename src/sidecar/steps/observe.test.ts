@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { test } from 'node:test';
@@ -8,7 +9,7 @@ import { MeshError } from '../../shared/errors.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
 import { createSequentialIds } from '../telemetry/ids.ts';
 import { createTelemetry } from '../telemetry/telemetry.ts';
-import { contentLength } from './observe.ts';
+import { CALL_CHANNEL, contentLength, type ObservedCall } from './observe.ts';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -199,5 +200,32 @@ test('the recent-errors handler lists newest first, bounded by ?limit, and rejec
   const one = (await telemetry.recentErrorsHandler(q('limit=1'))).body as { errors: unknown[] };
   assert.equal(one.errors.length, 1);
   assert.equal((await telemetry.recentErrorsHandler(q('limit=0'))).status, 400);
+  await telemetry.close();
+});
+
+test('finished calls are published on the mesher:sidecar:call diagnostics channel', async () => {
+  const { telemetry, observe } = setup({ 'servicecomb.accessLog.enabled': false });
+  const seen: ObservedCall[] = [];
+  const onMessage = (m: unknown) => seen.push(m as ObservedCall);
+  subscribe(CALL_CHANNEL, onMessage);
+  try {
+    await observe(makeCall(), async () => ({ status: 201, headers: [], body: null }));
+  } finally {
+    unsubscribe(CALL_CHANNEL, onMessage);
+  }
+  assert.equal(seen.length, 1);
+  assert.deepEqual(
+    { ...seen[0], durationMs: 0 },
+    {
+      direction: 'outbound',
+      source: 'client',
+      destination: 'server1',
+      endpoint: '',
+      status: 201,
+      errorCode: '',
+      durationMs: 0,
+      traceId: T,
+    },
+  );
   await telemetry.close();
 });

@@ -10,6 +10,7 @@
  * close listener at once); strings are built only for sampled spans and logged lines. Response
  * sizes come from Content-Length, or from a counting pass-through when the body has no length.
  */
+import { channel } from 'node:diagnostics_channel';
 import { Transform, type TransformCallback } from 'node:stream';
 import { type Clock, systemClock } from '../../shared/clock.ts';
 import { isMeshError } from '../../shared/errors.ts';
@@ -29,6 +30,26 @@ export interface ObserveDeps {
   readonly accessLog: AccessLog | undefined;
   readonly recentErrors: RecentErrors | undefined;
   readonly clock?: Clock;
+}
+
+/**
+ * `diagnostics_channel` on which every finished call is published (only when someone subscribed:
+ * `hasSubscribers` is checked first, so it costs nothing otherwise). The message is the
+ * `ObservedCall` below; tools (topology, debugging) subscribe without touching the chain.
+ */
+export const CALL_CHANNEL = 'mesher:sidecar:call';
+const callChannel = channel(CALL_CHANNEL);
+
+/** What `mesher:sidecar:call` subscribers receive. */
+export interface ObservedCall {
+  readonly direction: 'inbound' | 'outbound';
+  readonly source: string;
+  readonly destination: string;
+  readonly endpoint: string;
+  readonly status: number;
+  readonly errorCode: string;
+  readonly durationMs: number;
+  readonly traceId: string | undefined;
 }
 
 /** Content-Length from a flat header list; -1 when absent or malformed. */
@@ -215,6 +236,19 @@ class Observer {
         status: r.status,
         traceId: r.traceId,
       });
+    }
+    if (callChannel.hasSubscribers) {
+      const message: ObservedCall = {
+        direction: call.direction,
+        source: r.sourceService,
+        destination: r.destinationService,
+        endpoint: r.instance,
+        status: r.status,
+        errorCode: r.errorCode,
+        durationMs,
+        traceId: r.traceId,
+      };
+      callChannel.publish(message);
     }
     const log = this.accessLog;
     if (log?.sample()) {
