@@ -145,8 +145,13 @@ async function main(): Promise<number> {
     writeFileSync(file, json);
     writeFileSync(join(resultsDir, args.smoke ? 'latest-smoke.json' : 'latest.json'), json);
     log(`results written to ${file}`);
-    const failed = slices.filter((s) => s.error).length;
-    return scenarios.length > 1 && failed < slices.length ? 0 : 1;
+    // Exit 1 (CI's smoke check) when mesher itself could not run or a scenario failed every
+    // slice; a peer skipped because apt could not install it only prints its line.
+    const meshSkipped = setup.skipped.filter((s) => s.id.startsWith('mesher'));
+    const dead = scenarios.filter((sc) => slices.every((s) => s.scenario !== sc.id || s.error));
+    for (const s of meshSkipped) log(`FAIL: ${s.label} did not run: ${s.reason}`);
+    for (const sc of dead) log(`FAIL: every slice of ${sc.label} failed`);
+    return scenarios.length > 1 && meshSkipped.length === 0 && dead.length === 0 ? 0 : 1;
   } finally {
     await setup.close();
     await sup.stopAll();
