@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import fc from 'fast-check';
 import { type Clock, ManualClock, systemClock } from '../../shared/clock.ts';
 import { EmbeddedStore } from '../storage/embedded-store.ts';
 import type { ConfigCenter } from './index.ts';
@@ -26,6 +27,7 @@ async function waitForWaiters(cc: ConfigCenter, n = 1): Promise<void> {
 }
 
 interface Harness {
+  url: string;
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   cc: ConfigCenter;
   store: EmbeddedStore;
@@ -43,6 +45,7 @@ async function start(opts: { clock?: Clock; dataDir?: string; maxWaiters?: numbe
   const srv = await serveConfigCenter({ store, clock, maxWaiters: opts.maxWaiters });
   let closed = false;
   const h: Harness = {
+    url: srv.url,
     cc: srv.configCenter,
     store,
     async call(method, path, body, headers = {}) {
@@ -300,6 +303,8 @@ test('bad input answers 400 with a message naming the field', async () => {
     ['POST', KV, { key: 'k', value: 'v', value_type: 'toml' }, /value_type: must be one of/],
     ['POST', KV, { key: 'k', value: 'v', labels: ['app'] }, /labels: must be an object/],
     ['POST', KV, { key: 'k', value: 'v', labels: { app: 'a b' } }, /labels.app/],
+    ['POST', KV, '{"key":"k","value":"v","labels":{"__proto__":"x"}}', /label name '__proto__' is reserved/],
+    ['GET', `${KV}?label=constructor:x`, undefined, /label name 'constructor' is reserved/],
     ['POST', KV, { key: 'k', value: 'v', status: 'on' }, /status: must be one of enabled, disabled/],
     ['POST', KV, { key: 'k', value: 'v', lables: {} }, /lables: unknown field/],
     ['POST', KV, ['k'], /body: must be a JSON object/],
@@ -335,4 +340,61 @@ test('bad input answers 400 with a message naming the field', async () => {
   // Malformed JSON is refused by the registry's HTTP layer with its own 400 envelope.
   const junk = await h.call('POST', KV, '{nope');
   assert.equal(junk.status, 400);
+});
+
+test('property: arbitrary requests get a well-formed answer below 500 and never crash the server', async () => {
+  const h = await start();
+  const id = (await h.call('POST', KV, { key: 'seed', value: 'v', labels: { app: 'a' } })).json.id as string;
+  const seg = fc.oneof(fc.constantFrom(id, '', 'x', '%ZZ', '..', 'a b'), fc.string({ maxLength: 12 }));
+  const queryPart = fc.tuple(
+    fc.constantFrom('key', 'label', 'match', 'status', 'revision', 'wait', 'limit', 'offset', 'kvID', 'x'),
+    fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('app:a', '-1', '0', '1ms', 'exact', 'applicable', 'beginWith(s)'),
+    ),
+  );
+  const body = fc.oneof(
+    fc.constant(undefined),
+    fc.json({ maxDepth: 2 }),
+    fc.record({
+      key: fc.oneof(fc.string({ maxLength: 10 }), fc.integer()),
+      value: fc.oneof(fc.string({ maxLength: 10 }), fc.constant(null)),
+      value_type: fc.constantFrom('text', 'json', 'yaml', 'bad', undefined),
+      labels: fc.oneof(
+        fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })),
+        fc.constant('x'),
+      ),
+      status: fc.constantFrom('enabled', 'disabled', 'x', undefined),
+      ids: fc.oneof(fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }), fc.constant(7)),
+    }),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'),
+      fc.boolean(),
+      seg,
+      fc.array(queryPart, { maxLength: 4 }),
+      body,
+      async (method, withId, s, q, b) => {
+        const qs = q.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+        // A held long poll would stall the property: keep waits out unless they are 1 ms.
+        if (/wait=/.test(qs) && !/wait=1ms/.test(qs)) return;
+        const path = `${KV}${withId ? `/${encodeURIComponent(s)}` : ''}${qs ? `?${qs}` : ''}`;
+        const res = await fetch(`${h.url}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: b === undefined || method === 'GET' ? undefined : JSON.stringify(b),
+        });
+        const text = await res.text();
+        assert.ok(res.status < 500, `${method} ${path} ${JSON.stringify(b)} → ${res.status} ${text}`);
+        // The router's own 404/405 are plain text (service-center style); everything else is JSON.
+        if (res.status === 405 || (res.status === 404 && text === '404 page not found')) return;
+        if (res.status >= 400) {
+          const e = JSON.parse(text) as { error_code?: number; errorCode?: string };
+          assert.ok(e.error_code !== undefined || e.errorCode !== undefined, text);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

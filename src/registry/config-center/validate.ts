@@ -78,7 +78,11 @@ export function checkKey(v: unknown, field = 'key'): string {
   return v;
 }
 
+/** Names that would reach an object's prototype instead of being a label. */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
 function checkLabel(k: string, v: unknown, field: string): string {
+  if (RESERVED.has(k)) throw badParam(field, `label name '${k}' is reserved`);
   if (k.length > LIMITS.labelKeyChars || !LABEL_KEY_RE.test(k))
     throw badParam(field, `label name '${k}' must be 1-${LIMITS.labelKeyChars} letters, digits, _ . -`);
   if (typeof v !== 'string') throw badParam(`${field}.${k}`, 'must be a string');
