@@ -57,8 +57,11 @@ export interface CallContext {
    * multi-valued headers stay separate and order is preserved. Hop-by-hop headers are already gone.
    */
   headers: string[];
-  /** Request body, streamed; null when the request has none. */
-  readonly body: Readable | null;
+  /**
+   * Request body, streamed; null when the request has none. A retry step may replace it with a
+   * replay of a bounded buffer for each attempt.
+   */
+  body: Readable | null;
   /** Whether the request declared a body (Content-Length > 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
   readonly source: SourceIdentity;
@@ -75,6 +78,18 @@ export interface CallContext {
   exclude: Set<string> | undefined;
   /** 1 for the first try; retry steps increment it. */
   attempt: number;
+  /**
+   * Set by a retry step that owns re-attempts: the load-balance step then leaves connect failover
+   * to it (one `next` = one attempt on one endpoint). Undefined = no retry step.
+   */
+  retrying?: boolean;
+  /**
+   * Set by a retry step to run the next attempt on this endpoint again (`retryOnSame`): the
+   * load-balance step uses it instead of picking. Undefined = pick as usual.
+   */
+  pinned?: Endpoint;
+  /** Connect timeout for this call's attempts, ms (timeout step); undefined = the pool's default. */
+  connectTimeoutMs?: number;
   readonly timings: CallTimings;
   /**
    * Aborted when the client goes away; transports abort their upstream work on it. A step that

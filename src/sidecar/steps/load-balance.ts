@@ -5,7 +5,8 @@
  * `call.target` / `call.endpoint`. Unknown service → SERVICE_NOT_FOUND (from the directory);
  * nothing to pick → NO_ENDPOINTS. A refused connection (UPSTREAM_CONNECT: nothing reached the
  * instance) fails over to another instance, up to twice, for calls without a request body; the
- * tried instances go into `call.exclude`. Configurable retries are the retry step's (issue 4).
+ * tried instances go into `call.exclude`. Configurable retries are the retry step's (issue 4):
+ * when it runs (`call.retrying`), this step makes exactly one attempt and leaves failover to it.
  */
 import type { Readable } from 'node:stream';
 import { isMeshError, MeshError } from '../../shared/errors.ts';
@@ -57,6 +58,7 @@ const MAX_CONNECT_FAILOVERS = 2;
 function canFailOver(err: unknown, call: CallContext, failovers: number): boolean {
   return (
     failovers < MAX_CONNECT_FAILOVERS &&
+    call.retrying !== true &&
     isMeshError(err) &&
     err.code === 'UPSTREAM_CONNECT' &&
     !call.hasBody &&
@@ -80,7 +82,12 @@ export function createLoadBalance(deps: LoadBalanceDeps): Step {
     let start: number;
     let lastError: unknown;
     for (let failovers = 0; ; failovers++) {
-      const picked = call.exclude === undefined ? balancer.pick() : balancer.pick({ exclude: call.exclude });
+      const picked =
+        call.pinned !== undefined
+          ? { kind: 'ok' as const, endpoint: call.pinned }
+          : call.exclude === undefined
+            ? balancer.pick()
+            : balancer.pick({ exclude: call.exclude });
       if (picked.kind !== 'ok') {
         // After a failed connect with nowhere left to go, the caller learns why (502), not 503.
         throw lastError ?? new MeshError('NO_ENDPOINTS', { service: call.service });

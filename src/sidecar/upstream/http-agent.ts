@@ -53,7 +53,7 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
         }
         const timer = setTimeout(
           () => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-          connectTimeoutMs,
+          call.connectTimeoutMs ?? connectTimeoutMs,
         );
         socket.once('connect', () => {
           connected = true;

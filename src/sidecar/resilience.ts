@@ -1,0 +1,189 @@
+/**
+ * @module sidecar/resilience
+ * The resilience factory (issue 4): turns each config version's flat keys into the consumer- and
+ * provider-side steps, keeping the engines (circuits, retry budgets, outlier detectors, fault
+ * injectors, token buckets) across versions so a reload resets a service's state only when that
+ * service's settings changed. An invalid change (any issue from `parseResiliencePolicies`) is
+ * logged with its keys and the last good policies stay in force.
+ *
+ *   outbound: … route → rate-limit → fault → circuit-breaker → request-timeout → retry → outlier
+ *             → per-try-timeout → load-balance → transport
+ *   inbound:  … route → rate-limit (per source service, global) → local-target → transport
+ *
+ * Wire it with `createStepAssembler({ more: [resilience.steps] })` and mount `adminHandler` at
+ * `/v1/mesher/resilience` (snapshot of circuits, ejections, budgets, limits and faults).
+ */
+import type { Clock, Random } from '../shared/clock.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
+import type { AdminHandler } from './admin/types.ts';
+import { CircuitBreaker } from './breaker/circuit-breaker.ts';
+import type { BreakerConfig } from './breaker/types.ts';
+import type { Step } from './chain/types.ts';
+import type { SidecarConfig } from './config/types.ts';
+import { type FaultConfig, FaultInjector } from './fault/fault-injector.ts';
+import { type OutlierConfig, OutlierDetector } from './outlier/outlier-detector.ts';
+import {
+  PerService,
+  type PolicyIssue,
+  parseResiliencePolicies,
+  type ResiliencePolicies,
+} from './policy/index.ts';
+import { type RateLimitConfig, RateLimiter } from './ratelimit/rate-limiter.ts';
+import { RetryBudget } from './retry/retry-budget.ts';
+import type { RetryBudgetConfig } from './retry/types.ts';
+import { createCircuitBreaker } from './steps/circuit-breaker.ts';
+import { createFault } from './steps/fault.ts';
+import { createOutlier, type TrackedDetector } from './steps/outlier.ts';
+import { createConsumerRateLimit, createProviderRateLimit } from './steps/rate-limit.ts';
+import { createRetry } from './steps/retry.ts';
+import { createPerTryTimeout, createRequestTimeout } from './steps/timeout.ts';
+import type { GovernanceCounters } from './telemetry/counters.ts';
+
+export interface ResilienceDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly counters?: GovernanceCounters;
+  readonly log?: Logger;
+  /** Largest request body kept for retries (default 64 KiB). */
+  readonly replayMaxBytes?: number;
+}
+
+export interface Resilience {
+  /** A `StepSource` for src/sidecar/extra-steps.ts: the steps for one config version. */
+  steps(config: SidecarConfig): { outbound: Step[]; inbound: Step[] };
+  /** Circuits, ejections, budgets, limits, faults and the last rejected change (admin API). */
+  snapshot(): ResilienceSnapshot;
+  /** GET → 200 snapshot; other methods → 405. */
+  readonly adminHandler: AdminHandler;
+  /** The policies in force. */
+  policies(): ResiliencePolicies;
+}
+
+export interface ResilienceSnapshot {
+  readonly circuits: Record<string, unknown>;
+  readonly ejections: Record<string, unknown>;
+  readonly retryBudgets: Record<string, unknown>;
+  readonly rateLimits: { readonly consumer: unknown; readonly provider: unknown };
+  readonly faults: Record<string, unknown>;
+  readonly lastRejected?: { readonly at: number; readonly issues: readonly PolicyIssue[] };
+}
+
+function hasLimits(c: RateLimitConfig): boolean {
+  return c.enabled && (c.fallback !== null || Object.keys(c.limits).length > 0);
+}
+
+function stateName(s: 'closed' | 'open' | 'halfOpen'): 'closed' | 'open' | 'half-open' {
+  return s === 'halfOpen' ? 'half-open' : s;
+}
+
+export function createResilience(deps: ResilienceDeps): Resilience {
+  const { clock, random, counters } = deps;
+  const log = deps.log ?? createLogger('sidecar.resilience');
+
+  const breakers = new PerService<BreakerConfig, CircuitBreaker>(
+    (service, config) => {
+      const b = new CircuitBreaker(service, config, { clock });
+      b.onTransition = (_from, to) => counters?.circuit.set(service, stateName(to));
+      return b;
+    },
+    { isIdle: (b) => b.inFlight === 0 },
+  );
+  const budgets = new PerService<RetryBudgetConfig, RetryBudget>(
+    (_s, config) => new RetryBudget(config, { clock }),
+  );
+  const detectors = new PerService<OutlierConfig, TrackedDetector>((service, config) => ({
+    detector: new OutlierDetector(config, { clock, service }),
+    service,
+    published: new Set(),
+  }));
+  const injectors = new PerService<FaultConfig, FaultInjector>(
+    (_s, config) => new FaultInjector(config, { random }),
+  );
+
+  let policies: ResiliencePolicies | undefined;
+  let lastFlat: SidecarConfig['flat'] | undefined;
+  let lastRejected: ResilienceSnapshot['lastRejected'];
+  let consumerLimiter: RateLimiter | undefined;
+  let providerLimiter: RateLimiter | undefined;
+
+  function load(config: SidecarConfig): ResiliencePolicies {
+    if (policies !== undefined && config.flat === lastFlat) return policies;
+    lastFlat = config.flat;
+    const parsed = parseResiliencePolicies(config.flat);
+    for (const w of parsed.warnings) log.warn({ key: w.key }, `resilience key ignored: ${w.message}`);
+    if (parsed.issues.length > 0) {
+      for (const i of parsed.issues) log.error({ key: i.key }, `invalid resilience setting: ${i.message}`);
+      lastRejected = { at: clock.now(), issues: parsed.issues };
+      if (policies !== undefined) {
+        log.error('resilience change rejected; the last good policies stay in force');
+        return policies;
+      }
+      // Start-up has no last good config: valid keys apply, invalid ones keep their defaults.
+      log.error('invalid resilience settings at start-up use their defaults');
+    }
+    policies = parsed.policies;
+    if (consumerLimiter === undefined)
+      consumerLimiter = new RateLimiter(policies.rateLimit.consumer, { clock });
+    else consumerLimiter.update(policies.rateLimit.consumer);
+    if (providerLimiter === undefined)
+      providerLimiter = new RateLimiter(policies.rateLimit.provider, { clock });
+    else providerLimiter.update(policies.rateLimit.provider);
+    return policies;
+  }
+
+  function steps(config: SidecarConfig): { outbound: Step[]; inbound: Step[] } {
+    const p = load(config);
+    const outbound: Step[] = [];
+    // Kept even without service limits (then one Map miss per call): route rules may carry their own.
+    outbound.push(createConsumerRateLimit({ limiter: consumerLimiter!, clock, counters }));
+    outbound.push(createFault({ policies: p, injectors, clock, counters }));
+    outbound.push(createCircuitBreaker({ policies: p, breakers }));
+    outbound.push(createRequestTimeout({ policies: p, clock }));
+    outbound.push(
+      createRetry({ policies: p, budgets, clock, random, counters, replayMaxBytes: deps.replayMaxBytes }),
+    );
+    outbound.push(createOutlier({ policies: p, detectors, counters }));
+    outbound.push(createPerTryTimeout({ policies: p, clock }));
+    const inbound: Step[] = [];
+    if (hasLimits(p.rateLimit.provider))
+      inbound.push(createProviderRateLimit({ limiter: providerLimiter!, clock, counters }));
+    return { outbound, inbound };
+  }
+
+  function snapshot(): ResilienceSnapshot {
+    const circuits: Record<string, unknown> = {};
+    for (const [s, b] of breakers.entries()) circuits[s] = b.counters();
+    const ejections: Record<string, unknown> = {};
+    for (const [s, t] of detectors.entries()) ejections[s] = t.detector.snapshot();
+    const retryBudgets: Record<string, unknown> = {};
+    for (const [s, b] of budgets.entries()) retryBudgets[s] = b.counters();
+    const faults: Record<string, unknown> = {};
+    for (const [s, f] of injectors.entries()) faults[s] = f.counters();
+    return {
+      circuits,
+      ejections,
+      retryBudgets,
+      rateLimits: { consumer: consumerLimiter?.counters(), provider: providerLimiter?.counters() },
+      faults,
+      ...(lastRejected ? { lastRejected } : {}),
+    };
+  }
+
+  const adminHandler: AdminHandler = async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return {
+        status: 405,
+        body: { code: 'METHOD_NOT_ALLOWED', message: 'Use GET' },
+        headers: { allow: 'GET' },
+      };
+    }
+    return { status: 200, body: snapshot() };
+  };
+
+  return {
+    steps,
+    snapshot,
+    adminHandler,
+    policies: () => policies ?? load({ flat: {} } as unknown as SidecarConfig),
+  };
+}

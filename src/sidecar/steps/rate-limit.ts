@@ -1,0 +1,71 @@
+/**
+ * @module sidecar/steps/rate-limit
+ * Rate limiting (issue 4 item 5) with token buckets from src/sidecar/ratelimit:
+ *
+ * - consumer side (outbound chain): per target service (`cse.flowcontrol.Consumer.qps.limit.<svc>`,
+ *   a consumer `global` bucket for the rest), plus a route's own `rateLimit: {qps, burst}`
+ *   (a bucket per route, kept while the route table is);
+ * - provider side (inbound chain): per source service (`…Provider.qps.limit.<src>`), callers
+ *   without their own limit (or unknown callers) sharing the provider `global` bucket.
+ *
+ * Limited → 429 RATE_LIMITED with `Retry-After` (whole seconds until the next token, ≥ 1). No
+ * limit applies unless configured: with nothing configured the step is not in the chain at all.
+ */
+import type { Clock } from '../../shared/clock.ts';
+import type { Step } from '../chain/types.ts';
+import { rateLimitedError } from '../ratelimit/rate-limited-error.ts';
+import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
+import { TokenBucket } from '../ratelimit/token-bucket.ts';
+import type { RouteRateLimit } from '../routing/types.ts';
+import type { GovernanceCounters } from '../telemetry/counters.ts';
+import { routeDecisionOf } from './route.ts';
+
+export interface RateLimitStepDeps {
+  readonly limiter: RateLimiter;
+  readonly clock: Clock;
+  readonly counters?: GovernanceCounters;
+  /** Apply routes' `rateLimit` (consumer side). Default true. */
+  readonly routes?: boolean;
+}
+
+/** Outbound: limit calls to `call.service` (and per route). */
+export function createConsumerRateLimit(deps: RateLimitStepDeps): Step {
+  const { limiter, clock, counters } = deps;
+  const routeBuckets = new WeakMap<RouteRateLimit, TokenBucket>();
+  const useRoutes = deps.routes ?? true;
+  return function consumerRateLimit(call, next) {
+    const r = limiter.tryTake(call.service);
+    if (!r.ok) {
+      counters?.rateLimited.inc(call.service, 'outbound');
+      return Promise.reject(rateLimitedError(call.service, r.retryAfterMs));
+    }
+    const spec = useRoutes ? routeDecisionOf(call)?.policy?.rateLimit : undefined;
+    if (spec !== undefined) {
+      let bucket = routeBuckets.get(spec);
+      if (bucket === undefined) {
+        bucket = new TokenBucket({ ratePerSec: spec.qps, burst: spec.burst }, clock);
+        routeBuckets.set(spec, bucket);
+      }
+      const rr = bucket.tryTake();
+      if (!rr.ok) {
+        counters?.rateLimited.inc(call.service, 'outbound');
+        return Promise.reject(rateLimitedError(call.service, rr.retryAfterMs));
+      }
+    }
+    return next(call);
+  };
+}
+
+/** Inbound: limit calls from `call.source.service` (unknown callers use the global bucket). */
+export function createProviderRateLimit(deps: RateLimitStepDeps): Step {
+  const { limiter, counters } = deps;
+  return function providerRateLimit(call, next) {
+    const source = call.source.service ?? '';
+    const r = limiter.tryTake(source);
+    if (!r.ok) {
+      counters?.rateLimited.inc(source === '' ? 'unknown' : source, 'inbound');
+      return Promise.reject(rateLimitedError(source === '' ? call.service : source, r.retryAfterMs));
+    }
+    return next(call);
+  };
+}
