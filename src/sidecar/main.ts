@@ -5,8 +5,11 @@
  * `mesher sidecar` command, the demo and the integration tests call; it never waits for the
  * registry (registration and discovery retry in the background).
  *
- * Shutdown order (graceful): mark the instance DOWN and deregister first, so peers stop picking
- * it, keep serving in-flight and late requests for the drain period, then close everything.
+ * Lifecycle (./lifecycle): local health checks run at start-up and keep the instance's registry
+ * status UP/DOWN; `/v1/mesher/ready` needs the listeners up, the local app healthy and no shutdown
+ * in progress. Shutdown order (graceful): deregister first, so peers stop picking the instance,
+ * keep ACCEPTING and serving for the drain period, then stop accepting and give in-flight requests
+ * a bounded time (lifecycle/shutdown.ts).
  */
 import { createServer } from 'node:net';
 import { type Clock, type Random, systemClock, systemRandom } from '../shared/clock.ts';
@@ -19,6 +22,13 @@ import type { HostPort, SidecarConfig } from './config/types.ts';
 import { createDataPlane, type DataPlane, type ListenResult } from './data-plane.ts';
 import { createServiceDirectory, type ManagedServiceDirectory } from './discovery/directory.ts';
 import { createStepAssembler, initialRouteTable, type StepSource } from './extra-steps.ts';
+import { parseHealthChecks } from './lifecycle/health-check-config.ts';
+import { createLocalHealthChecker, type LocalHealthChecker } from './lifecycle/health-checker.ts';
+import type { HealthProbe } from './lifecycle/health-probe.ts';
+import { bindHealthToRegistration } from './lifecycle/health-registration.ts';
+import { localAppProbe, readinessProbes } from './lifecycle/readiness.ts';
+import { runShutdown, type ShutdownHandle, type ShutdownReport } from './lifecycle/shutdown.ts';
+import { parseShutdownSettings, type ShutdownSettings } from './lifecycle/shutdown-config.ts';
 import { createRegistration, type Registration } from './registration/registration.ts';
 import { createRegistryClient } from './registry-client/client.ts';
 import type { RegistryApi } from './registry-client/types.ts';
@@ -36,6 +46,19 @@ export interface StartSidecarOptions {
   readonly instanceId?: string;
   /** More governance steps per config version, after routing (tests; resilience plugs in here). */
   readonly steps?: readonly StepSource[];
+  /** Override `mesher.shutdown.*` (tests). */
+  readonly shutdown?: Partial<ShutdownSettings>;
+  /** Environment for MESHER_DRAIN_MS (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the real HTTP/TCP local health probe (tests). */
+  readonly healthProbe?: HealthProbe;
+}
+
+export interface CloseOptions {
+  /** Keep accepting and serving this long after deregistering (default 0). */
+  readonly drainMs?: number;
+  /** Then wait this long for in-flight requests before cutting them (default: drainMs). */
+  readonly inFlightTimeoutMs?: number;
 }
 
 export interface Sidecar {
@@ -45,8 +68,21 @@ export interface Sidecar {
   readonly registration: Registration;
   readonly directory: ManagedServiceDirectory;
   readonly dataPlane: DataPlane;
-  /** Graceful stop: deregister, drain for `drainMs` (default 0), close. Safe to call twice. */
-  close(opts?: { drainMs?: number }): Promise<void>;
+  /** The local health checker (undefined when no `localHealthCheck` is configured). */
+  health(): LocalHealthChecker | undefined;
+  /** Shutdown timings from `mesher.shutdown.*` (and MESHER_DRAIN_MS). */
+  readonly shutdownSettings: ShutdownSettings;
+  /** True once close()/shutdown() began. */
+  draining(): boolean;
+  /**
+   * Stop: deregister, keep serving for `drainMs` (default 0), stop accepting, wait for in-flight
+   * requests up to `inFlightTimeoutMs`, close. Safe to call twice (the first call's options win).
+   */
+  close(opts?: CloseOptions): Promise<void>;
+  /** Graceful stop with `shutdownSettings`; resolves with the timings of each phase. */
+  shutdown(): Promise<ShutdownReport>;
+  /** Cut the drain period short (nothing left to serve, e.g. `mesher run`'s app exited). */
+  endDrain(): void;
 }
 
 /** Finds a port that is free on every one of `hosts` (the seed's "same port, two IPs" rule with port 0). */
@@ -125,6 +161,13 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   const random = opts.random ?? systemRandom;
   let config = await resolvePorts(opts.config);
 
+  // Both throw a ConfigError naming the key: start-up fails loudly on a bad localHealthCheck.
+  let healthSpecs = parseHealthChecks(config.flat.localHealthCheck);
+  const shutdownSettings: ShutdownSettings = Object.freeze({
+    ...parseShutdownSettings(config.flat, opts.env),
+    ...opts.shutdown,
+  });
+
   const routeStart = initialRouteTable(config);
   if (routeStart.issues.length > 0) {
     throw new ConfigError(
@@ -144,12 +187,37 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   const api: RegistryApi = createRegistryClient(config.registry);
   const registration = createRegistration({ api, config, clock, random, instanceId: opts.instanceId });
   const directory = createServiceDirectory({ api, config, clock, random, registration });
+
+  let checker: LocalHealthChecker | undefined;
+  let unbindHealth: () => void = () => {};
+  const startHealthChecks = () => {
+    if (healthSpecs.length === 0) return;
+    checker = createLocalHealthChecker({ checks: healthSpecs, clock, probe: opts.healthProbe });
+    unbindHealth = bindHealthToRegistration(checker, registration);
+    void checker.start();
+  };
+  const stopHealthChecks = () => {
+    unbindHealth();
+    checker?.stop();
+    checker = undefined;
+  };
+  let draining = false;
+  const appProbe = localAppProbe({ checker: () => checker, localApp: config.localApp });
+
   const dataPlane = createDataPlane({
     config,
     directory,
     createBalancer: (strategy) => createBalancer(strategy, { clock, random }),
     maskSecrets: (c) => ({ ...c, flat: maskSecrets(c.flat) }),
-    probes: registryProbes(registration, directory, () => config, clock),
+    probes: {
+      ...registryProbes(registration, directory, () => config, clock),
+      ...(appProbe ? { localApp: appProbe } : {}),
+    },
+    readiness: readinessProbes({
+      checker: () => checker,
+      localApp: config.localApp,
+      draining: () => draining,
+    }),
     extraSteps: assemble,
     adminRoutes: {
       '/v1/mesher/metrics': telemetry.metricsHandler,
@@ -166,6 +234,9 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
     telemetry.counters.setRegistryHealth(s.lastError === undefined);
   });
   const addresses = await dataPlane.listen();
+  // The first round of checks runs now, not after one interval; the instance registers DOWN until
+  // every check passes.
+  startHealthChecks();
   registration.start();
   directory.start();
 
@@ -187,27 +258,74 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
       });
       config = next;
       dataPlane.setConfig(next);
+      reloadHealthChecks(next);
       log.info({ warnings: event.warnings }, 'config reloaded');
     });
   }
 
-  let closing: Promise<void> | undefined;
+  /** A changed, valid localHealthCheck list replaces the running checks; an invalid one is logged. */
+  function reloadHealthChecks(next: SidecarConfig): void {
+    if (draining) return;
+    let specs: typeof healthSpecs;
+    try {
+      specs = parseHealthChecks(next.flat.localHealthCheck);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'localHealthCheck change rejected; the running checks stay');
+      return;
+    }
+    if (JSON.stringify(specs, specKey) === JSON.stringify(healthSpecs, specKey)) return;
+    healthSpecs = specs;
+    stopHealthChecks();
+    startHealthChecks();
+    // No checks any more: nothing can mark the instance DOWN, so it must be UP.
+    if (specs.length === 0) void registration.setStatus('UP');
+    log.info({ checks: specs.length }, 'local health checks reloaded');
+  }
+
+  let shutdown: ShutdownHandle | undefined;
+  const begin = (timings: { drainMs: number; inFlightTimeoutMs: number }): ShutdownHandle => {
+    shutdown ??= runShutdown(
+      {
+        markDraining: () => {
+          draining = true;
+          watcher?.close();
+          stopHealthChecks();
+        },
+        deregister: () => registration.stop(),
+        closeListeners: (inFlightTimeoutMs) => dataPlane.close({ drainMs: inFlightTimeoutMs }),
+        release: async () => {
+          directory.close();
+          await api.close();
+          await telemetry.close();
+        },
+      },
+      timings,
+      { clock, log },
+    );
+    return shutdown;
+  };
+
   return {
     config: () => config,
     addresses,
     registration,
     directory,
     dataPlane,
-    close(closeOpts = {}) {
-      closing ??= (async () => {
-        watcher?.close();
-        await registration.stop();
-        await dataPlane.close({ drainMs: closeOpts.drainMs ?? 0 });
-        directory.close();
-        await api.close();
-        await telemetry.close();
-      })();
-      return closing;
+    health: () => checker,
+    shutdownSettings,
+    draining: () => draining,
+    async close(closeOpts = {}) {
+      const drainMs = closeOpts.drainMs ?? 0;
+      await begin({ drainMs, inFlightTimeoutMs: closeOpts.inFlightTimeoutMs ?? drainMs }).done;
     },
+    shutdown: () => begin(shutdownSettings).done,
+    endDrain: () => shutdown?.endDrain(),
   };
+}
+
+/** JSON.stringify replacer for comparing check lists (RegExp and matcher objects by their text). */
+function specKey(_key: string, value: unknown): unknown {
+  if (value instanceof RegExp) return String(value);
+  if (typeof value === 'function') return undefined;
+  return value;
 }
