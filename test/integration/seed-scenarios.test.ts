@@ -142,6 +142,23 @@ describe('seed scenarios', () => {
     assert.equal(echo.url, '/direct');
   });
 
+  test('the wired sidecar serves Prometheus text on /metrics (scrapeable, not JSON)', async () => {
+    await (await request('http://server2/m', { dispatcher: proxy })).body.text();
+    const admin = consumer.addresses.admin!;
+    for (const path of ['/metrics', '/v1/mesher/metrics']) {
+      const res = await request(`http://127.0.0.1:${admin.port}${path}`);
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers['content-type']), /^text\/plain/);
+      const text = await res.body.text();
+      assert.match(text, /^# HELP /m);
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('mesher_requests_total{') && l.includes('destination_service="server2"'));
+      assert.ok(line, `a request counter for server2 in:\n${text.slice(0, 2000)}`);
+      assert.ok(Number(line.split(' ').at(-1)) >= 1, line);
+    }
+  });
+
   test('an unknown service is a 404 SERVICE_NOT_FOUND from the proxy, told apart from upstream answers', async () => {
     const res = await curlViaProxy(consumer.addresses.outbound.port, 'http://nosuchservice/x', []);
     assert.equal(res.status, 404);

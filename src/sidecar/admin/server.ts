@@ -5,6 +5,7 @@
  */
 import http, { type IncomingMessage, type Server } from 'node:http';
 import { createLogger } from '../../shared/log.ts';
+import { isTextReply } from './metrics.ts';
 import type { AdminRouter } from './router.ts';
 
 const log = createLogger('sidecar.admin');
@@ -61,10 +62,14 @@ export function createAdminServer(router: AdminRouter): Server {
         };
       })
       .then((reply) => {
-        const body = JSON.stringify(reply.body);
+        // A handler that sets its own content-type and returns text (Prometheus metrics) is sent
+        // as-is; everything else is JSON.
+        const text = isTextReply(reply);
+        const body = text ? reply.body : JSON.stringify(reply.body);
         res.writeHead(reply.status, {
-          ...reply.headers,
           'content-type': 'application/json',
+          ...reply.headers,
+          ...(text ? {} : { 'content-type': 'application/json' }),
           'content-length': Buffer.byteLength(body),
           'cache-control': 'no-store',
         });
