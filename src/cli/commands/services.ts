@@ -70,7 +70,8 @@ export function clientFrom(values: Record<string, unknown>): ApiClient {
   try {
     return createApiClient({
       registry,
-      configCenter: (values['config-center'] as string | undefined) || process.env.MESHER_CONFIG_CENTER || undefined,
+      configCenter:
+        (values['config-center'] as string | undefined) || process.env.MESHER_CONFIG_CENTER || undefined,
       project: values.project as string | undefined,
       domain: values.domain as string | undefined,
       timeoutMs: timeout,
