@@ -113,3 +113,23 @@ test('disk: concurrent writes are group-committed and all acknowledged', async (
   assert.equal(s.range('/g/').length, 500);
   await s.close();
 });
+
+test('disk: a change whose log write fails is never shown to watchers', async () => {
+  let failing = false;
+  const s = await EmbeddedStore.open({
+    clock: new ManualClock(),
+    dataDir: freshDir(),
+    faultInjector: () => (failing ? new Error('EIO') : undefined),
+  });
+  const seen: string[] = [];
+  s.watch('/f/', (evs) => seen.push(...evs.map((e) => e.kv.key)));
+  const ok = s.txn({ success: [{ type: 'put', key: '/f/ok', value: '' }] });
+  assert.deepEqual(seen, [], 'not before the fsync');
+  await ok;
+  assert.deepEqual(seen, ['/f/ok']);
+  failing = true;
+  await assert.rejects(s.txn({ success: [{ type: 'put', key: '/f/lost', value: '' }] }));
+  assert.deepEqual(seen, ['/f/ok']);
+  assert.equal(s.health().ok, false);
+  await s.close();
+});

@@ -86,7 +86,7 @@ export class EmbeddedStore implements Store {
     this.#check();
     const { succeeded, record } = this.#state.txn(req);
     if (record) await this.#persist(record);
-    return { succeeded, revision: this.#state.rev };
+    return { succeeded, revision: record?.t === 'x' ? record.r : this.#state.rev };
   }
 
   async grantLease(ttlMs: number): Promise<number> {
@@ -153,9 +153,16 @@ export class EmbeddedStore implements Store {
     return this.#fault ? { ok: false, reason: this.#fault.message } : { ok: true };
   }
 
+  /** Make a record durable, then release its watch events (never before the fsync). */
   #persist(record: LogRecord): Promise<void> {
-    if (!this.#wal) return Promise.resolve();
-    return this.#wal.append(record).catch((err: unknown) => {
+    const deliver = () => {
+      if (record.t === 'x') this.#state.deliver(record.r);
+    };
+    if (!this.#wal) {
+      deliver();
+      return Promise.resolve();
+    }
+    return this.#wal.append(record).then(deliver, (err: unknown) => {
       this.#fault ??=
         err instanceof StoreError ? err : new StoreError('IO', `log write failed: ${String(err)}`, err);
       throw this.#fault;

@@ -55,6 +55,8 @@ export class KvState {
   nextLeaseId = 1;
   readonly #watchers = new Set<Watcher>();
   readonly #history: WatchEvent[] = [];
+  /** Applied but not yet durable: held back from watchers until `deliver`. */
+  readonly #undelivered: WatchEvent[][] = [];
 
   constructor(
     private readonly now: () => number,
@@ -236,7 +238,17 @@ export class KvState {
     for (const e of events) this.#history.push(e);
     if (this.#history.length > HISTORY_LIMIT * 2)
       this.#history.splice(0, this.#history.length - HISTORY_LIMIT);
-    if (notify) this.#notify(events);
+    if (notify) this.#undelivered.push(events);
+  }
+
+  /**
+   * Deliver the watch events of every applied change up to `revision`, in order. The embedded
+   * store calls this once the change is durable, so watchers (and the catalog, hence every read)
+   * never see a change a crash could still take back.
+   */
+  deliver(revision: number): void {
+    while (this.#undelivered.length > 0 && this.#undelivered[0]![0]!.revision <= revision)
+      this.#notify(this.#undelivered.shift()!);
   }
 
   #notify(events: WatchEvent[]): void {

@@ -8,6 +8,12 @@ import { test } from 'node:test';
 import { ManualClock } from '../../shared/clock.ts';
 import type { Store, WatchEvent } from './types.ts';
 
+/** Wait (without a clock) until `cond` holds; fails after ~5 s. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition not reached');
+}
+
 export function runStoreContract(name: string, make: (clock: ManualClock) => Promise<Store>): void {
   const withStore = (title: string, fn: (s: Store, clock: ManualClock) => Promise<void>) =>
     test(`${name}: ${title}`, async () => {
@@ -106,6 +112,8 @@ export function runStoreContract(name: string, make: (clock: ManualClock) => Pro
     assert.ok(s.get('/l/1'), 'kept alive');
     clock.advance(3_000);
     assert.equal(s.get('/l/1'), undefined);
+    // Events are released once the expiry is durable, which may take an fsync.
+    await until(() => deleted.length > 0);
     assert.deepEqual(deleted, ['/l/1']);
     assert.equal(s.keepAlive(lease), false);
     assert.equal(s.leaseTtl(lease), undefined);
@@ -129,5 +137,14 @@ export function runStoreContract(name: string, make: (clock: ManualClock) => Pro
     await s.txn({ success: [{ type: 'put', key: '/t/1', value: 'x' }] });
     assert.equal(s.get('/t/1')!.value, 'x');
     assert.deepEqual(seen, ['/t/1']);
+  });
+
+  withStore('watchers see a change only once its txn has resolved (durable)', async (s) => {
+    const seen: string[] = [];
+    s.watch('/d/', (evs) => seen.push(...evs.map((e) => e.kv.key)));
+    const p = s.txn({ success: [{ type: 'put', key: '/d/1', value: 'x' }] });
+    const atResolve: string[][] = [];
+    await p.then(() => atResolve.push([...seen]));
+    assert.deepEqual(atResolve, [['/d/1']], 'delivered before the txn promise resolves');
   });
 }
