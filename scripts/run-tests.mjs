@@ -30,6 +30,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const res = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  // Component logs only from warnings up, unless asked for: the runner's output stays readable.
+  { stdio: 'inherit', env: { MESHER_LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(res.status ?? 1);
