@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<CommandMo
     describe: 'run the sidecar proxy (the default command)',
     load: () => import('./commands/sidecar.ts'),
   },
+  run: {
+    describe: 'run an app behind its sidecar: mesher run [flags] -- <command...>',
+    load: () => import('./commands/run.ts'),
+  },
   demo: {
     describe: 'run a demo mesh: registry + client -> server1 -> server2',
     load: () => import('./commands/demo.ts'),

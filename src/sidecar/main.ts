@@ -79,8 +79,12 @@ export interface Sidecar {
    * requests up to `inFlightTimeoutMs`, close. Safe to call twice (the first call's options win).
    */
   close(opts?: CloseOptions): Promise<void>;
-  /** Graceful stop with `shutdownSettings`; resolves with the timings of each phase. */
-  shutdown(): Promise<ShutdownReport>;
+  /**
+   * Graceful stop with `shutdownSettings`; resolves with the timings of each phase. `drain: false`
+   * skips the drain period; `beforeClose` runs after it, before the listeners stop accepting.
+   * Only the first call's options count.
+   */
+  shutdown(opts?: { drain?: boolean; beforeClose?: () => Promise<void> }): Promise<ShutdownReport>;
   /** Cut the drain period short (nothing left to serve, e.g. `mesher run`'s app exited). */
   endDrain(): void;
 }
@@ -283,7 +287,10 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   }
 
   let shutdown: ShutdownHandle | undefined;
-  const begin = (timings: { drainMs: number; inFlightTimeoutMs: number }): ShutdownHandle => {
+  const begin = (
+    timings: { drainMs: number; inFlightTimeoutMs: number },
+    beforeClose?: () => Promise<void>,
+  ): ShutdownHandle => {
     shutdown ??= runShutdown(
       {
         markDraining: () => {
@@ -292,6 +299,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
           stopHealthChecks();
         },
         deregister: () => registration.stop(),
+        ...(beforeClose ? { beforeClose } : {}),
         closeListeners: (inFlightTimeoutMs) => dataPlane.close({ drainMs: inFlightTimeoutMs }),
         release: async () => {
           directory.close();
@@ -318,7 +326,9 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
       const drainMs = closeOpts.drainMs ?? 0;
       await begin({ drainMs, inFlightTimeoutMs: closeOpts.inFlightTimeoutMs ?? drainMs }).done;
     },
-    shutdown: () => begin(shutdownSettings).done,
+    shutdown: (o = {}) =>
+      begin({ ...shutdownSettings, drainMs: o.drain === false ? 0 : shutdownSettings.drainMs }, o.beforeClose)
+        .done,
     endDrain: () => shutdown?.endDrain(),
   };
 }

@@ -7,6 +7,7 @@
  *                         reach them within milliseconds; pollers at their next refresh)
  *   3. drain period       listeners KEEP ACCEPTING and serving for `drainMs`: a peer that still has
  *                         the instance cached must not meet a refused connection or a reset
+ *   (3b. before close)    optional hook: `mesher run` stops its app here and waits for it
  *   4. close listeners    stop accepting; in-flight requests get `inFlightTimeoutMs`, then every
  *                         remaining connection is cut
  *   5. release            discovery, registry client, telemetry
@@ -22,6 +23,11 @@ export interface ShutdownSteps {
   markDraining(): void;
   /** Deregister the instance (bounded by the registration's own timeout). */
   deregister(): Promise<void>;
+  /**
+   * After the drain period, before the listeners close (`mesher run`: signal the app and wait for
+   * it to exit, so the app keeps its proxy for its own shutdown).
+   */
+  beforeClose?(): Promise<void>;
   /** Stop accepting, wait up to `inFlightTimeoutMs` for in-flight requests, cut the rest. */
   closeListeners(inFlightTimeoutMs: number): Promise<void>;
   /** Release everything else. */
@@ -92,6 +98,13 @@ export function runShutdown(
     cutNow = drain.cut;
     const drainCut = (await drain.wait) || cutRequested;
     const drainEndedAtMs = since();
+    if (steps.beforeClose) {
+      try {
+        await steps.beforeClose();
+      } catch (err) {
+        log.warn({ err }, 'before-close step failed; closing anyway');
+      }
+    }
     log.info({ inFlightTimeoutMs: timings.inFlightTimeoutMs, drainCut }, 'drain over; closing listeners');
     await steps.closeListeners(timings.inFlightTimeoutMs);
     await steps.release();
