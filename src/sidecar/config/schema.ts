@@ -171,6 +171,8 @@ export const PASSTHROUGH = [
   'servicecomb.monitor',
   'servicecomb.noRefreshSchema',
   'localHealthCheck',
+  // The original's own examples use top-level routeRule (it silently ignored it); mesher reads it.
+  'routeRule',
   'egress',
   'egressRule',
   'mesher',
@@ -187,7 +189,6 @@ export const KNOWN_TOP = ['servicecomb', 'admin', 'region'] as const;
 /** Keys that older examples use and the code never read, with what to write instead. */
 export const STALE_KEYS: ReadonlyArray<{ prefix: string; hint: string }> = [
   { prefix: 'servicecomb.service.registry', hint: 'pre-v2 key, ignored: use servicecomb.registry.*' },
-  { prefix: 'routeRule', hint: 'top-level routeRule is not read: use servicecomb.routeRule.<service>' },
   {
     prefix: 'servicecomb.service.instance_properties',
     hint: 'ignored: use servicecomb.service.instanceProperties',
