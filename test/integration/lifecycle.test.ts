@@ -55,7 +55,8 @@ async function sidecar(opts: {
   listenIp?: string;
   appPort?: number;
   mesherYaml?: string;
-}): Promise<Sidecar> {
+  watchConfig?: boolean;
+}): Promise<Sidecar & { confDir: string }> {
   const confDir = writeSidecarConf({
     name: opts.name,
     registryUrl: opts.registryUrl,
@@ -65,9 +66,9 @@ async function sidecar(opts: {
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
   if (opts.appPort !== undefined) env.SERVICE_PORTS = `rest:${opts.appPort}`;
   const { config } = loadSidecarConfig({ confDir, env });
-  const s = await startSidecar({ config, watchConfig: false, env: {} });
+  const s = await startSidecar({ config, watchConfig: opts.watchConfig ?? false, env: {} });
   closers.push(() => s.close());
-  return s;
+  return Object.assign(s, { confDir });
 }
 
 async function get(url: string, dispatcher?: ProxyAgent, headers: Record<string, string> = {}) {
@@ -113,14 +114,40 @@ describe('local health checks and readiness', () => {
     assert.equal(early.error, 'NO_ENDPOINTS');
 
     a.healthStatus = 200;
-    await eventually(async () => (await ready(provider)).status === 200, 5000);
-    await eventually(async () => (await get('http://hc/work', proxy)).status === 200, 5000);
+    await eventually(async () => (await ready(provider)).status === 200, 10_000);
+    await eventually(async () => (await get('http://hc/work', proxy)).status === 200, 10_000);
     assert.equal(provider.registration.status().instanceStatus, 'UP');
 
     a.healthStatus = 500;
-    await eventually(async () => (await get('http://hc/work', proxy)).error === 'NO_ENDPOINTS', 5000);
+    await eventually(async () => (await get('http://hc/work', proxy)).error === 'NO_ENDPOINTS', 10_000);
     assert.equal((await ready(provider)).status, 503);
     assert.equal(provider.registration.status().instanceStatus, 'DOWN');
+  });
+
+  test('localHealthCheck hot-reloads: a valid change replaces the checks, an invalid one keeps them', async () => {
+    const reg = await registry();
+    const a = await app();
+    const provider = await sidecar({
+      name: 'hcreload',
+      registryUrl: reg.url,
+      listenIp: '127.0.0.2',
+      appPort: a.port,
+      watchConfig: true,
+      mesherYaml: `localHealthCheck:\n  - { port: "${a.port}", protocol: rest, uri: /health, interval: 200ms }\n`,
+    });
+    await eventually(() => provider.health()?.report().checks[0]?.runs !== undefined, 5000);
+    assert.equal((await ready(provider)).status, 503, '/health answers 503');
+    // /work answers 200: switching the check there makes the app healthy.
+    writeFileSync(
+      join(provider.confDir, 'mesher.yaml'),
+      `localHealthCheck:\n  - { port: "${a.port}", protocol: rest, uri: /work, interval: 200ms }\n`,
+    );
+    await eventually(async () => (await ready(provider)).status === 200, 10_000);
+    assert.equal(provider.health()?.report().checks[0]?.target, `rest 127.0.0.1:${a.port}/work`);
+    writeFileSync(join(provider.confDir, 'mesher.yaml'), 'localHealthCheck:\n  - { port: "x" }\n');
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(provider.health()?.report().checks[0]?.target, `rest 127.0.0.1:${a.port}/work`, 'kept');
+    assert.equal((await ready(provider)).status, 200);
   });
 
   test('without health checks, readiness is a TCP connect to the local app', async () => {

@@ -86,7 +86,7 @@ function steadyLoad(proxy: ProxyAgent, url: string): Load {
 
 test('rolling restart of 3 providers with graceful shutdown: zero failed requests', {
   timeout: 120_000,
-}, async () => {
+}, async (t) => {
   const registry = await startRegistry({ port: 0, dataDir: null });
   closers.push(() => registry.close());
   const ups = await Promise.all([0, 1, 2].map((i) => startUpstream({ id: `up${i}` })));
@@ -146,6 +146,7 @@ test('rolling restart of 3 providers with graceful shutdown: zero failed request
   for (const a of now) assert.equal(before.has(a), false, 'every instance was replaced');
   for (const [i, load] of loads.entries()) {
     const who = consumers[i]!.config().service.name;
+    t.diagnostic(`${who}: ${load.sent} requests, ${load.failures.length} failed`);
     assert.ok(load.sent >= 200, `${who}: steady load ran (${load.sent} requests)`);
     assert.deepEqual(load.failures, [], `${who}: ${load.failures.length} of ${load.sent} requests failed`);
     assert.equal(load.ok, load.sent);
