@@ -8,6 +8,12 @@
  *
  * Chains today:  outbound = load-balance → transport;  inbound = local-target → transport.
  * Resilience steps (issue 4) slot in between as more `Step`s (see `extraSteps`).
+ *
+ * Edge mode (`config.mode === 'edge'`, issue 5 item 7): the inbound address is the mesh's
+ * ingress. Its requests are matched against `mesher.ingress.rule.http` (./ingress) and run through
+ * the OUTBOUND chain; there is no local app and no loopback forward proxy (the ingress address may
+ * be 0.0.0.0, which would collide with 127.0.0.1 on the same port). Invalid rules are a
+ * ConfigError at construction; on `setConfig` the last good rules stay.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,11 +26,14 @@ import { createAdminServer } from './admin/server.ts';
 import type { AdminHandler, Probe } from './admin/types.ts';
 import { createBalancer } from './balancer/registry.ts';
 import { compose, Slot } from './chain/compose.ts';
-import type { Step } from './chain/types.ts';
+import type { CallContext, Outcome, Step } from './chain/types.ts';
+import { ConfigError } from './config/config-error.ts';
 import { maskSecrets } from './config/mask.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
 import type { ServiceDirectory } from './discovery/types.ts';
+import { type IngressTable, parseIngress } from './ingress/index.ts';
 import { createInboundCallFactory } from './listeners/inbound.ts';
+import { createIngressCallFactory } from './listeners/ingress.ts';
 import { createOutboundCallFactory } from './listeners/outbound.ts';
 import { createEdgeServer, type EdgeLimits, type EdgeRoute, type EdgeServer } from './listeners/server.ts';
 import { routedSnapshot } from './routing/filter.ts';
@@ -63,11 +72,24 @@ export interface DataPlaneDeps {
    * Governance steps to run before load balancing (outbound) / before the local target (inbound),
    * built per config version. Issue 4's timeouts, retries, breakers and limits plug in here.
    */
-  readonly extraSteps?: (config: SidecarConfig) => { outbound?: Step[]; inbound?: Step[] };
+  readonly extraSteps?: (
+    config: SidecarConfig,
+    plane: PlaneServices,
+  ) => { outbound?: Step[]; inbound?: Step[] };
   readonly clock?: Clock;
 }
 
+/** What the data plane lends `extraSteps`: steps that answer calls themselves (egress) send through it. */
+export interface PlaneServices {
+  /** The transport step as a function: sends `call` to `call.target` through the upstream pool. */
+  readonly send: (call: CallContext) => Promise<Outcome>;
+}
+
 export interface ListenResult {
+  /**
+   * The loopback forward proxy. In edge mode there is none and this is the ingress address (the
+   * same as `inbound`), where traffic enters the outbound chain.
+   */
   readonly outbound: AddressInfo;
   readonly inbound?: AddressInfo;
   readonly admin?: AddressInfo;
@@ -103,6 +125,9 @@ function createUpstream(opts: UpstreamOptions = {}): Upstream {
   return opts.transport === 'undici' ? createUndiciUpstream(opts) : createHttpAgentUpstream(opts);
 }
 
+/** The transport never calls `next`; this one says so if it ever did. */
+const noNext = (): Promise<Outcome> => Promise.reject(new Error('the transport step called next'));
+
 function isUpstream(u: DataPlaneDeps['upstream']): u is Upstream {
   return u !== undefined && typeof (u as Upstream).request === 'function';
 }
@@ -127,23 +152,46 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   let config = deps.config;
   let balancers = new BalancerSet(config.loadBalance, balancerFactory);
   let listening = false;
+  const edge = config.mode === 'edge';
+  const plane: PlaneServices = { send: (call) => transport(call, noNext) };
+  let ingress: IngressTable | undefined;
+  let ingressFlat: SidecarConfig['flat'] | undefined;
+
+  /** This version's ingress rules; invalid ones throw at start-up and keep the last good later. */
+  function ingressFor(cfg: SidecarConfig): IngressTable {
+    if (ingress !== undefined && ingressFlat === cfg.flat) return ingress;
+    const r = parseIngress(cfg.flat);
+    ingressFlat = cfg.flat;
+    for (const w of r.warnings) log.warn({ key: w.key }, `ingress: ${w.message}`);
+    if (r.issues.length === 0) ingress = r.table;
+    else if (ingress === undefined) {
+      throw new ConfigError(
+        r.issues.map((i) => ({ file: '(ingress rules)', key: i.key, message: i.message })),
+      );
+    } else log.error({ issues: r.issues }, 'ingress rules rejected; the last good rules stay in force');
+    if (ingress.rules.length === 0) log.warn('edge mode without ingress rules: every request answers 404');
+    return ingress;
+  }
 
   function routes(cfg: SidecarConfig, set: BalancerSet): { outbound: EdgeRoute; inbound: EdgeRoute } {
-    const extra = deps.extraSteps?.(cfg) ?? {};
+    // Parse the rules first: a bad rule fails before any step is built.
+    const rules = edge ? ingressFor(cfg) : undefined;
+    const extra = deps.extraSteps?.(cfg, plane) ?? {};
     const identity = { service: cfg.service.name };
+    const outboundHandler = compose([
+      ...(extra.outbound ?? []),
+      createLoadBalance({ directory: deps.directory, balancers: set, subset: routeSubset }),
+      transport,
+    ]);
     return {
-      outbound: {
-        makeCall: createOutboundCallFactory(identity),
-        handler: compose([
-          ...(extra.outbound ?? []),
-          createLoadBalance({ directory: deps.directory, balancers: set, subset: routeSubset }),
-          transport,
-        ]),
-      },
-      inbound: {
-        makeCall: createInboundCallFactory(identity),
-        handler: compose([...(extra.inbound ?? []), createLocalTarget(cfg), transport]),
-      },
+      outbound: { makeCall: createOutboundCallFactory(identity), handler: outboundHandler },
+      inbound:
+        rules === undefined
+          ? {
+              makeCall: createInboundCallFactory(identity),
+              handler: compose([...(extra.inbound ?? []), createLocalTarget(cfg), transport]),
+            }
+          : { makeCall: createIngressCallFactory(identity, rules), handler: outboundHandler },
     };
   }
 
@@ -151,7 +199,8 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const outboundSlot = new Slot(initial.outbound);
   const inboundSlot = new Slot(initial.inbound);
   const limits = deps.limits ?? {};
-  const outbound: EdgeServer = createEdgeServer(limits, outboundSlot);
+  // Edge mode: no loopback forward proxy (see the module header).
+  const outbound: EdgeServer | undefined = edge ? undefined : createEdgeServer(limits, outboundSlot);
   const inbound: EdgeServer | undefined = config.listeners.inbound
     ? createEdgeServer(limits, inboundSlot)
     : undefined;
@@ -173,15 +222,20 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     : undefined;
 
   const servers = (): Server[] =>
-    [outbound.server, inbound?.server, admin].filter((s): s is Server => s !== undefined);
+    [outbound?.server, inbound?.server, admin].filter((s): s is Server => s !== undefined);
 
   return {
     async listen() {
-      const result: { outbound: AddressInfo; inbound?: AddressInfo; admin?: AddressInfo } = {
-        outbound: await listenOn(outbound.server, config.listeners.outbound),
-      };
+      let inboundAddr: AddressInfo | undefined;
       if (inbound && config.listeners.inbound)
-        result.inbound = await listenOn(inbound.server, config.listeners.inbound);
+        inboundAddr = await listenOn(inbound.server, config.listeners.inbound);
+      const outboundAddr = outbound
+        ? await listenOn(outbound.server, config.listeners.outbound)
+        : (inboundAddr as AddressInfo);
+      const result: { outbound: AddressInfo; inbound?: AddressInfo; admin?: AddressInfo } = {
+        outbound: outboundAddr,
+      };
+      if (inboundAddr) result.inbound = inboundAddr;
       if (admin && config.listeners.admin) result.admin = await listenOn(admin, config.listeners.admin);
       listening = true;
       log.info(result, 'data plane listening');
@@ -193,7 +247,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
       const closed = servers().map(
         (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
       );
-      outbound.drain();
+      outbound?.drain();
       inbound?.drain();
       for (const s of servers()) s.closeIdleConnections();
       const drainMs = opts.drainMs ?? 0;
@@ -214,7 +268,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
         deadline?.cancel();
       }
       for (const s of servers()) s.closeAllConnections();
-      const raw: Duplex[] = [...outbound.rawSockets, ...(inbound?.rawSockets ?? [])];
+      const raw: Duplex[] = [...(outbound?.rawSockets ?? []), ...(inbound?.rawSockets ?? [])];
       for (const socket of raw) socket.destroy();
       upstream.close();
       await Promise.all(closed);

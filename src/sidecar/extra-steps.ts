@@ -3,17 +3,23 @@
  * Assembles the governance steps that run before load balancing (outbound) and before the local
  * target (inbound), once per config version, in this order:
  *
- *   outbound: observe (metrics, trace, access log) → route → [resilience steps] → load-balance → transport
+ *   outbound: observe (metrics, trace, access log) → route → [resilience steps] → egress → load-balance → transport
  *   inbound:  observe → route (records headers to propagate) → [provider-side steps] → local-target → transport
  *
- * Route rules follow the validate-or-keep-last-good rule: a config version with invalid rules
- * keeps the previous table (the reason is logged and shown at /v1/mesher/routes).
+ * Egress (./steps/egress.ts) is last so every resilience step wraps external calls too; it sends
+ * external calls through the data plane's transport (`plane.send`) and hands the rest on.
+ *
+ * Route rules and egress settings follow the validate-or-keep-last-good rule: a config version
+ * with invalid ones keeps the previous table (the reason is logged; routes also show it at
+ * /v1/mesher/routes). Invalid egress settings at start-up are a ConfigError naming the key.
  */
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/log.ts';
 import type { RouteTableView } from './admin/route-rule.ts';
 import type { Step } from './chain/types.ts';
+import { ConfigError } from './config/config-error.ts';
 import type { SidecarConfig } from './config/types.ts';
+import type { PlaneServices } from './data-plane.ts';
 import {
   EMPTY_TABLE,
   PropagationStore,
@@ -23,6 +29,7 @@ import {
   reloadRouteTable,
   tableSpecs,
 } from './routing/index.ts';
+import { type EgressSettings, egressStepFor, parseEgressSettings } from './steps/egress.ts';
 import { callerOf, createRoute, type RouteStep } from './steps/route.ts';
 import type { Telemetry } from './telemetry/index.ts';
 
@@ -30,7 +37,8 @@ import type { Telemetry } from './telemetry/index.ts';
 export type StepSource = (config: SidecarConfig) => { outbound?: Step[]; inbound?: Step[] };
 
 export interface StepAssembler {
-  (config: SidecarConfig): { outbound: Step[]; inbound: Step[] };
+  /** Without `plane` (no transport to lend) the egress step is left out. */
+  (config: SidecarConfig, plane?: PlaneServices): { outbound: Step[]; inbound: Step[] };
   readonly routes: RouteTableView;
 }
 
@@ -56,8 +64,25 @@ export function createStepAssembler(deps: {
   let propagation: PropagationStore | undefined;
   let propagationKey = '';
   let lastFlat: SidecarConfig['flat'] | undefined;
+  let egress: EgressSettings | undefined;
+  let egressFlat: SidecarConfig['flat'] | undefined;
 
-  const assemble = (config: SidecarConfig) => {
+  /** This version's egress settings, or the last good ones when it has issues. */
+  const egressFor = (config: SidecarConfig): EgressSettings => {
+    if (egress !== undefined && egressFlat === config.flat) return egress;
+    const r = parseEgressSettings(config.flat);
+    egressFlat = config.flat;
+    for (const w of r.warnings) deps.log.warn({ key: w.key }, `egress: ${w.message}`);
+    if (r.issues.length === 0) egress = r.settings;
+    else if (egress === undefined) {
+      throw new ConfigError(r.issues.map((i) => ({ file: '(egress)', key: i.key, message: i.message })));
+    } else {
+      deps.log.error({ issues: r.issues }, 'egress settings rejected; the last good ones stay in force');
+    }
+    return egress;
+  };
+
+  const assemble = (config: SidecarConfig, plane?: PlaneServices) => {
     if (lastFlat !== undefined && lastFlat !== config.flat) {
       const r = reloadRouteTable(config.flat, table);
       if (r.accepted) table = r.table;
@@ -91,6 +116,11 @@ export function createStepAssembler(deps: {
       const extra = source(config);
       outbound.push(...(extra.outbound ?? []));
       inbound.push(...(extra.inbound ?? []));
+    }
+    if (plane !== undefined) {
+      const e = egressFor(config);
+      // Nothing to send outside: leave the step out rather than pay a pass-through per call.
+      if (e.table.rules.length > 0 || e.table.passthrough) outbound.push(egressStepFor(e, plane.send));
     }
     return { outbound, inbound };
   };
