@@ -54,7 +54,9 @@ async function main(): Promise<number> {
     log('only one core: proxies share core 0 with the load generator');
   }
   const tools = ensureTools(['nginx', 'haproxy', 'wrk', 'h2load'], log);
-  const plan = buildPlan().filter((m) => (m.kind === 'wrk' ? tools.has('wrk') : tools.has('h2load')));
+  const plan = buildPlan(args.smoke).filter((m) =>
+    m.kind === 'wrk' ? tools.has('wrk') : tools.has('h2load'),
+  );
   const timing = { wrkSeconds: args.seconds, rateSeconds: args.seconds, loadCpu: cores.load };
   const loadTools = { wrk: tools.get('wrk'), h2load: tools.get('h2load') };
 

@@ -1,7 +1,7 @@
 /**
  * @module bench/lib/args
  * Command-line flags of `npm run bench` (bench/run.ts). Unknown flags are an error.
- *   --smoke              one short round (CI: checks the suite still runs end to end)
+ *   --smoke              one short round of three measures (CI: checks the suite still runs end to end)
  *   --scaling            the scaling curve instead (issue 7 item 4): 1-1,000 instances / services
  *   --scenarios a,b      subset of: direct,nginx,haproxy,http-proxy,node-bare,mesher1,mesher2
  *   --rounds N           rounds of interleaved slices (default 3; smoke 1)

@@ -17,7 +17,15 @@ export type Measure =
   | { readonly kind: 'wrk'; readonly id: string; readonly body: BodySize; readonly connections: number }
   | { readonly kind: 'rate'; readonly id: string; readonly body: BodySize; readonly rate: number };
 
-export function buildPlan(): Measure[] {
+/** Every measure; `smoke` keeps one of each kind (1 KB / 64 connections, 64 KB / 512, 1,000 rps). */
+export function buildPlan(smoke = false): Measure[] {
+  if (smoke) {
+    return [
+      { kind: 'wrk', id: 'max 1k c64', body: '1k', connections: 64 },
+      { kind: 'wrk', id: 'max 64k c512', body: '64k', connections: 512 },
+      { kind: 'rate', id: '1000 rps 1k', body: '1k', rate: 1000 },
+    ];
+  }
   const plan: Measure[] = [];
   for (const body of ['1k', '64k'] as const) {
     for (const connections of [64, 512]) {
