@@ -21,7 +21,7 @@ export interface UpstreamOptions {
   readonly idleTimeoutMs?: number;
   /** Concurrent connections per endpoint (extra requests queue in the pool). Default 512. */
   readonly maxSocketsPerEndpoint?: number;
-  /** Idle connections kept per endpoint. Default 128. */
+  /** Idle connections kept per endpoint. Default: maxSocketsPerEndpoint (512). */
   readonly maxIdlePerEndpoint?: number;
   /** Give up connecting after this long (UPSTREAM_CONNECT). Default 10000. */
   readonly connectTimeoutMs?: number;
