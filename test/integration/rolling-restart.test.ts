@@ -23,8 +23,8 @@ after(async () => {
 });
 
 const SERVICE = 'rolling';
-/** Longer than the polling consumer's refresh interval (1 s), so it learns before the close. */
-const DRAIN_MS = 2000;
+/** Well above the polling consumer's refresh interval (1 s, delayed on a busy machine), so it learns before the close. */
+const DRAIN_MS = 3000;
 /** One request every 10 ms (~100 req/s), at most this many in flight. */
 const INTERVAL_MS = 10;
 const MAX_IN_FLIGHT = 50;
