@@ -6,8 +6,8 @@
  * service's settings changed. An invalid change (any issue from `parseResiliencePolicies`) is
  * logged with its keys and the last good policies stay in force.
  *
- *   outbound: … route → rate-limit → fault → circuit-breaker → request-timeout → retry → outlier
- *             → per-try-timeout → load-balance → transport
+ *   outbound: … route → rate-limit → fault → circuit-breaker → retry → outlier → timeout
+ *             → load-balance → transport
  *   inbound:  … route → rate-limit (per source service, global) → local-target → transport
  *
  * Wire it with `createStepAssembler({ more: [resilience.steps] })` and mount `adminHandler` at
@@ -32,11 +32,12 @@ import { type RateLimitConfig, RateLimiter } from './ratelimit/rate-limiter.ts';
 import { RetryBudget } from './retry/retry-budget.ts';
 import type { RetryBudgetConfig } from './retry/types.ts';
 import { createCircuitBreaker } from './steps/circuit-breaker.ts';
+import { DeadlineQueue } from './steps/deadline-queue.ts';
 import { createFault } from './steps/fault.ts';
 import { createOutlier, type TrackedDetector } from './steps/outlier.ts';
 import { createConsumerRateLimit, createProviderRateLimit } from './steps/rate-limit.ts';
 import { createRetry } from './steps/retry.ts';
-import { createPerTryTimeout, createRequestTimeout } from './steps/timeout.ts';
+import { createTimeout } from './steps/timeout.ts';
 import type { GovernanceCounters } from './telemetry/counters.ts';
 
 export interface ResilienceDeps {
@@ -100,6 +101,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     (_s, config) => new FaultInjector(config, { random }),
   );
 
+  const timers = new DeadlineQueue(clock);
   let policies: ResiliencePolicies | undefined;
   let lastFlat: SidecarConfig['flat'] | undefined;
   let lastRejected: ResilienceSnapshot['lastRejected'];
@@ -138,12 +140,11 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     outbound.push(createConsumerRateLimit({ limiter: consumerLimiter!, clock, counters }));
     outbound.push(createFault({ policies: p, injectors, clock, counters }));
     outbound.push(createCircuitBreaker({ policies: p, breakers }));
-    outbound.push(createRequestTimeout({ policies: p, clock }));
     outbound.push(
       createRetry({ policies: p, budgets, clock, random, counters, replayMaxBytes: deps.replayMaxBytes }),
     );
     outbound.push(createOutlier({ policies: p, detectors, counters }));
-    outbound.push(createPerTryTimeout({ policies: p, clock }));
+    outbound.push(createTimeout({ policies: p, clock, timers }));
     const inbound: Step[] = [];
     if (hasLimits(p.rateLimit.provider))
       inbound.push(createProviderRateLimit({ limiter: providerLimiter!, clock, counters }));

@@ -90,6 +90,11 @@ export interface CallContext {
   pinned?: Endpoint;
   /** Connect timeout for this call's attempts, ms (timeout step); undefined = the pool's default. */
   connectTimeoutMs?: number;
+  /**
+   * When the whole call expires (injected-clock ms), set by the timeout step at the first attempt;
+   * later attempts and retry backoffs must fit before it. Undefined = not set yet.
+   */
+  deadlineMs?: number;
   readonly timings: CallTimings;
   /**
    * Aborted when the client goes away; transports abort their upstream work on it. A step that

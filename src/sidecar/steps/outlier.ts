@@ -1,7 +1,8 @@
 /**
  * @module sidecar/steps/outlier
  * Outlier ejection (issue 4 item 4): passive health per endpoint. Runs once per attempt, between
- * the per-try timeout and load balancing:
+ * the retry step and the timeout step (so an attempt's timeout is seen here at once, with the
+ * endpoint it happened on):
  *
  * - before the attempt, endpoints the service's `OutlierDetector` has ejected join `call.exclude`
  *   (a new set only while something is ejected; the call's own exclusions are restored after);
@@ -14,7 +15,7 @@
 import { isMeshError } from '../../shared/errors.ts';
 import { type Classifier, createClassifier } from '../breaker/classifier.ts';
 import type { ClassifierConfig } from '../breaker/types.ts';
-import type { Outcome, Step } from '../chain/types.ts';
+import type { CallContext, Next, Outcome, Step } from '../chain/types.ts';
 import type { OutlierConfig, OutlierDetector } from '../outlier/outlier-detector.ts';
 import { type PerService, policyFor, type ResiliencePolicies } from '../policy/index.ts';
 import type { GovernanceCounters } from '../telemetry/counters.ts';
@@ -53,54 +54,51 @@ export function syncEjections(t: TrackedDetector, counters: GovernanceCounters |
 
 export function createOutlier(deps: OutlierStepDeps): Step {
   const { policies, detectors, counters } = deps;
+
+  async function attempt(call: CallContext, next: Next, tracked: TrackedDetector, classify: Classifier) {
+    let out: Outcome;
+    try {
+      out = await next(call);
+    } catch (err) {
+      const key = call.endpoint?.key;
+      // Errors before an endpoint was picked (NO_ENDPOINTS...) are not failures by the classifier.
+      if (key !== undefined && isMeshError(err) && !call.signal.aborted) {
+        if (classify({ errorCode: err.code }) === 'failure') report(tracked, key, false);
+      }
+      throw err;
+    }
+    const key = call.endpoint?.key;
+    if (key !== undefined) report(tracked, key, classify(out) === 'success');
+    return out;
+  }
+
+  function report(tracked: TrackedDetector, key: string, ok: boolean): void {
+    const d = tracked.detector;
+    const before = d.ejectedKeys().size;
+    d.report(key, ok);
+    if (d.ejectedKeys().size !== before) syncEjections(tracked, counters);
+  }
+
   return async function outlier(call, next) {
     const p = policyFor(policies, call.service);
     if (!p.outlier.enabled) return next(call);
     const tracked = detectors.get(call.service, p.outlier);
-    const detector = tracked.detector;
-    const ejected = detector.ejectedKeys();
+    const classify = classifierOf(p.breaker.classifier);
+    const ejected = tracked.detector.ejectedKeys();
     if (ejected.size !== tracked.published.size) syncEjections(tracked, counters);
+    if (ejected.size === 0) return attempt(call, next, tracked, classify);
     const own = call.exclude;
-    let outcome: Outcome;
-    if (ejected.size === 0) outcome = await attempt();
-    else {
-      const union = new Set(ejected);
-      if (own !== undefined) for (const k of own) union.add(k);
-      call.exclude = union;
-      try {
-        outcome = await attempt();
-      } catch (err) {
-        if (!isMeshError(err) || err.code !== 'NO_ENDPOINTS' || call.signal.aborted) throw err;
-        call.exclude = own; // never empty a service because of ejections
-        outcome = await attempt();
-      } finally {
-        call.exclude = own;
-      }
-    }
-    return outcome;
-
-    async function attempt(): Promise<Outcome> {
-      const classify = classifierOf(p.breaker.classifier);
-      try {
-        const out = await next(call);
-        const key = call.endpoint?.key;
-        if (key !== undefined) report(key, classify({ status: out.status }) === 'success');
-        return out;
-      } catch (err) {
-        const key = call.endpoint?.key;
-        if (key !== undefined && isMeshError(err) && !call.signal.aborted) {
-          // Errors before an endpoint was picked (NO_ENDPOINTS...) leave call.endpoint from an
-          // earlier attempt: only upstream failures are reported.
-          if (classify({ errorCode: err.code }) === 'failure') report(key, false);
-        }
-        throw err;
-      }
-    }
-
-    function report(key: string, ok: boolean): void {
-      const before = detector.ejectedKeys().size;
-      detector.report(key, ok);
-      if (detector.ejectedKeys().size !== before) syncEjections(tracked, counters);
+    const union = new Set(ejected);
+    if (own !== undefined) for (const k of own) union.add(k);
+    call.exclude = union;
+    try {
+      return await attempt(call, next, tracked, classify);
+    } catch (err) {
+      if (!isMeshError(err) || err.code !== 'NO_ENDPOINTS' || call.signal.aborted) throw err;
+      call.exclude = own; // never empty a service because of ejections
+      return await attempt(call, next, tracked, classify);
+    } finally {
+      call.exclude = own;
     }
   };
 }

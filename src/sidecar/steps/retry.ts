@@ -3,12 +3,12 @@
  * Retries (issue 4 item 2). Runs inside the circuit breaker (the breaker sees one outcome per call)
  * and outside the per-try timeout and outlier steps (they see every attempt):
  *
- *   … → request timeout → retry → outlier → per-try timeout → load-balance → transport
+ *   … → circuit breaker → retry → outlier → timeout → load-balance → transport
  *
  * After each attempt `RetryPolicy.decide` says stop / same endpoint / next endpoint (connect
  * failures and resets before the first response byte: any method, on another endpoint; retry-on
  * statuses and timeouts: idempotent methods unless configured). A retry also needs the backoff to
- * fit in the request deadline and a token from the service's `RetryBudget`; otherwise the caller
+ * fit before the call's deadline (`call.deadlineMs`, fixed by the timeout step) and a token from the service's `RetryBudget`; otherwise the caller
  * gets the last attempt's answer. Tried endpoints go into `call.exclude` when moving on (if that
  * leaves no endpoint the attempt runs without the exclusion); `retryOnSame` attempts pin the
  * endpoint (`call.pinned`).
@@ -22,7 +22,6 @@ import type { CallContext, Outcome, Step } from '../chain/types.ts';
 import type { PerService } from '../policy/index.ts';
 import { policyFor, type ResiliencePolicies } from '../policy/index.ts';
 import { type Backoff, createBackoff } from '../retry/backoff.ts';
-import { retryFits } from '../retry/deadline.ts';
 import type { RetryBudget } from '../retry/retry-budget.ts';
 import { type AttemptResult, RETRY_NEXT, RetryPolicy, STOP } from '../retry/retry-policy.ts';
 import type { BackoffConfig, RetryConfig } from '../retry/types.ts';
@@ -157,11 +156,7 @@ export function createRetry(deps: RetryStepDeps): Step {
       call.body = replay.stream();
     }
     const replayable = replay === undefined || replay.replayable;
-    const timeouts = p.timeouts;
-    const requestMs = routeDecisionOf(call)?.policy?.timeoutMs;
-    const deadline = requestMs === undefined ? timeouts : { ...timeouts, requestMs };
     const backoff = backoffOf(policy.config.backoff);
-    const start = clock.now();
     let attempt = 1;
     let retries = 0;
     let excluded = false;
@@ -197,7 +192,8 @@ export function createRetry(deps: RetryStepDeps): Step {
       const decision = policy.decide(attempt, call.method, result, replayable);
       if (decision === STOP) break;
       const delay = backoff.delayMs(retries + 1);
-      if (!retryFits(deadline, clock.now() - start, delay)) break;
+      // The backoff and at least 1 ms of attempt must fit before the deadline.
+      if (call.deadlineMs !== undefined && call.deadlineMs - clock.now() - delay < 1) break;
       if (!budget.tryRetry()) {
         counters?.retryBudgetExhausted.inc(call.service);
         break;

@@ -4,7 +4,7 @@ import { fakeCall, flush, outcome, policies } from '../../../test/support/fake-c
 import { ManualClock } from '../../shared/clock.ts';
 import { isMeshError } from '../../shared/errors.ts';
 import type { Outcome } from '../chain/types.ts';
-import { createPerTryTimeout, createRequestTimeout, runWithTimeout } from './timeout.ts';
+import { createTimeout, runWithTimeout } from './timeout.ts';
 
 test('runWithTimeout: expiry aborts the attempt (child signal only) and throws UPSTREAM_TIMEOUT', async () => {
   const clock = new ManualClock();
@@ -54,40 +54,44 @@ test('runWithTimeout: an answer in time cancels the timer; a client abort reache
   assert.equal(seen, true);
 });
 
-test('request timeout uses requestMs; per-try uses perTryMs and sets the connect timeout', async () => {
+test('per-try timeout per attempt; the first attempt fixes the call deadline that bounds later ones', async () => {
   const clock = new ManualClock();
   const pol = policies({
     'servicecomb.timeout.requestMs': 500,
     'servicecomb.timeout.perTryMs': 200,
     'servicecomb.timeout.connectMs': 50,
   });
+  const step = createTimeout({ policies: pol, clock });
   const hang = () => new Promise<Outcome>(() => {});
   const call = fakeCall();
-  const req = createRequestTimeout({ policies: pol, clock })(call, hang);
-  clock.advance(499);
+  const first = step(call, hang);
+  assert.equal(call.connectTimeoutMs, 50);
+  assert.equal(call.deadlineMs, clock.now() + 500);
+  clock.advance(199);
   await flush();
   let settled = false;
-  req.catch(() => {}).finally(() => (settled = true));
+  first.catch(() => {}).finally(() => (settled = true));
   await flush();
   assert.equal(settled, false);
   clock.advance(1);
-  await assert.rejects(req, (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT');
-
-  const call2 = fakeCall();
-  const tryP = createPerTryTimeout({ policies: pol, clock })(call2, hang);
-  assert.equal(call2.connectTimeoutMs, 50);
-  clock.advance(200);
-  await assert.rejects(tryP, (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT');
+  await assert.rejects(first, (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT');
+  clock.advance(200); // e.g. backoff: 400 ms of the 500 are gone
+  const second = step(call, hang);
+  clock.advance(100); // only what is left of the deadline, not a full 200 ms try
+  await assert.rejects(second, (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT');
+  await assert.rejects(
+    step(call, hang),
+    (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT',
+    'past the deadline',
+  );
+  assert.equal(clock.pending, 0);
 });
 
-test('per-try timeout is skipped when it cannot be shorter than the request timeout', async () => {
+test('a per-try timeout no shorter than the request timeout leaves one timer for the whole call', async () => {
   const clock = new ManualClock();
-  const pol = policies({ 'servicecomb.timeout.requestMs': 100, 'servicecomb.timeout.perTryMs': 100 });
+  const pol = policies({ 'servicecomb.timeout.requestMs': 100, 'servicecomb.timeout.perTryMs': 300 });
   const call = fakeCall();
-  const before = call.signal;
-  await createPerTryTimeout({ policies: pol, clock })(call, async (c) => {
-    assert.equal(c.signal, before, 'no child signal, no timer');
-    assert.equal(clock.pending, 0);
-    return outcome(200);
-  });
+  const p = createTimeout({ policies: pol, clock })(call, () => new Promise<Outcome>(() => {}));
+  clock.advance(100);
+  await assert.rejects(p, (e) => isMeshError(e) && e.code === 'UPSTREAM_TIMEOUT');
 });
