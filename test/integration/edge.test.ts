@@ -10,6 +10,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import WebSocket from 'ws';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import { setLogLevel } from '../../src/shared/log.ts';
 import { isConfigError, loadSidecarConfig } from '../../src/sidecar/config/index.ts';
@@ -140,6 +141,19 @@ describe('edge gateway', () => {
       s.once('error', () => resolve(true));
     });
     assert.ok(refused, 'nothing listens on 127.0.0.1 at the edge port');
+  });
+
+  test('WebSocket upgrades are routed like requests', async () => {
+    const ws = new WebSocket(`ws://127.0.0.3:${edge.addresses.inbound!.port}/orders/ws`, {
+      headers: { host: 'api.example.com' },
+    });
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => ws.send('hi'));
+      ws.once('message', (d) => resolve(d.toString()));
+    });
+    ws.close();
+    assert.equal(reply, 'orders:hi');
   });
 
   test('CONNECT is refused with 400', async () => {
