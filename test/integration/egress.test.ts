@@ -16,10 +16,14 @@ import { after, before, describe, test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import { systemClock, systemRandom } from '../../src/shared/clock.ts';
+import { MeshError } from '../../src/shared/errors.ts';
 import { setLogLevel } from '../../src/shared/log.ts';
+import type { CallContext, Outcome } from '../../src/sidecar/chain/types.ts';
 import { loadSidecarConfig } from '../../src/sidecar/config/index.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
 import { createResilience } from '../../src/sidecar/resilience.ts';
+import { egressStepFor, parseEgressSettings } from '../../src/sidecar/steps/egress.ts';
+import { fakeCall } from '../support/fake-call.ts';
 import { eventually, registerProvider, writeSidecarConf } from '../support/mesh.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
@@ -202,5 +206,90 @@ describe('egress', () => {
     const still = await request(`http://other.example.test:${external.port}/pt`, { dispatcher: proxy });
     assert.equal(still.statusCode, 200);
     await still.body.dump();
+  });
+});
+
+// === The step alone: precedence and settings, with a fake `next` (the mesh) and a fake `send` ===
+
+describe('egress step (no sockets)', () => {
+  const ok = (id: string): Outcome => ({ status: 200, headers: ['x-by', id], body: null });
+  const mesh = (err?: MeshError) => async () => {
+    if (err) throw err;
+    return ok('mesh');
+  };
+  const send = async (call: CallContext) => ok(`send:${call.target!.host}:${call.target!.port}`);
+  const by = (o: Outcome) => o.headers[1];
+  const settings = (flat: Record<string, unknown>) => {
+    const r = parseEgressSettings(flat);
+    assert.deepEqual(r.issues, []);
+    return r.settings;
+  };
+  const RULES = {
+    'egressRule.ext': [{ hosts: ['api.x.test'], ports: [{ port: 8080, protocol: 'http' }] }],
+    'egress.resolve.api.x.test': '10.0.0.9',
+  };
+
+  test('rule first (even over a mesh name), then the mesh, then passthrough', async () => {
+    const off = egressStepFor(settings(RULES), send);
+    assert.equal(by(await off(fakeCall({ service: 'api.x.test' }), mesh())), 'send:10.0.0.9:8080');
+    assert.equal(by(await off(fakeCall({ service: 'server2' }), mesh())), 'mesh');
+    const notFound = new MeshError('SERVICE_NOT_FOUND', { service: 'other.test' });
+    await assert.rejects(off(fakeCall({ service: 'other.test' }), mesh(notFound)), {
+      code: 'SERVICE_NOT_FOUND',
+    });
+
+    const on = egressStepFor(settings({ ...RULES, 'egress.passthrough': true }), send);
+    assert.equal(by(await on(fakeCall({ service: 'server2' }), mesh())), 'mesh');
+    assert.equal(by(await on(fakeCall({ service: 'Other.Test' }), mesh(notFound))), 'send:other.test:80');
+    assert.equal(
+      by(await on(fakeCall({ service: 'other.test', requestedPort: '9000' }), mesh(notFound))),
+      'send:other.test:9000',
+    );
+    assert.equal(
+      by(await on(fakeCall({ service: 'other.test', kind: 'tunnel' }), mesh(notFound))),
+      'send:other.test:443',
+    );
+    // The registry being unreachable is not "unknown": no passthrough.
+    await assert.rejects(on(fakeCall({ service: 'other.test' }), mesh(new MeshError('NO_ENDPOINTS'))), {
+      code: 'NO_ENDPOINTS',
+    });
+  });
+
+  test('external calls lose the mesh identity headers and get an egress target', async () => {
+    const step = egressStepFor(settings(RULES), send);
+    const call = fakeCall({
+      service: 'api.x.test',
+      headers: [
+        'Host',
+        'api.x.test',
+        'X-CSE-Context',
+        '{}',
+        'x-cse-src-microservice',
+        'me',
+        'x-forwarded-port',
+        '8080',
+        'a',
+        '1',
+      ],
+      requestedPort: '8080',
+    });
+    await step(call, mesh());
+    assert.deepEqual(call.headers, ['Host', 'api.x.test', 'a', '1']);
+    assert.deepEqual(call.target, { key: 'egress@api.x.test:8080', host: '10.0.0.9', port: 8080 });
+  });
+
+  test('egress.resolve problems are keyed', () => {
+    const r = parseEgressSettings({
+      'egress.resolve.a.test': 'not-an-ip',
+      'egress.resolve.*.b.test': '1.2.3.4',
+      'egress.resolve.ok.test': '::1',
+      'egress.resolve': 'x',
+    });
+    assert.deepEqual(r.issues.map((i) => i.key).sort(), [
+      'egress.resolve',
+      'egress.resolve.*.b.test',
+      'egress.resolve.a.test',
+    ]);
+    assert.equal(r.settings.resolve.get('ok.test'), '::1');
   });
 });
