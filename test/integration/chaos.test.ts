@@ -26,6 +26,8 @@ const RPS = Number(process.env.CHAOS_RPS ?? 150);
 const CONTROL_RPS = 50;
 const PHASE_MS = 3500;
 const SLOW_PHASE_MS = 4500;
+/** Longer, so the calls cut mid-body at the kill (not retryable) weigh under 0.1% of the run. */
+const KILL_PHASE_MS = 6000;
 const RECOVERY_LIMIT_MS = 3000;
 const FAULT_AT_MS = 500;
 const MAX_IN_FLIGHT = 400;
@@ -207,7 +209,7 @@ describe('chaos: 3 instances, one fails, one slows, one is killed -9', () => {
         heal: () => setMode(2, 'ok'),
         ms: SLOW_PHASE_MS,
       },
-      { name: 'kill -9', fault: () => providers[0]!.stop('SIGKILL'), heal: () => {}, ms: PHASE_MS },
+      { name: 'kill -9', fault: () => providers[0]!.stop('SIGKILL'), heal: () => {}, ms: KILL_PHASE_MS },
     ];
     const report: Record<string, { off: Summary; on: Summary }> = {};
     for (const phase of phases) {
