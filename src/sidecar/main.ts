@@ -19,6 +19,8 @@ import type { Probe } from './admin/types.ts';
 import { createBalancer } from './balancer/registry.ts';
 import { ConfigError, type ConfigWatcher, maskSecrets, watchSidecarConfig } from './config/index.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
+import { createConfigCenterSource } from './config-center/index.ts';
+import { overlayConfig } from './config-overlay.ts';
 import { createDataPlane, type DataPlane, type ListenResult } from './data-plane.ts';
 import { createServiceDirectory, type ManagedServiceDirectory } from './discovery/directory.ts';
 import { createStepAssembler, initialRouteTable, type StepSource } from './extra-steps.ts';
@@ -244,6 +246,16 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   registration.start();
   directory.start();
 
+  // The file/env view of the config, and the config center's overrides laid over it.
+  let baseConfig = config;
+  let overrides: Readonly<Record<string, unknown>> = {};
+  const applyConfig = (source: string) => {
+    const next = overlayConfig(baseConfig, overrides);
+    if (next.rejected.length > 0) log.error({ rejected: next.rejected, source }, 'config values rejected');
+    config = next.config;
+    dataPlane.setConfig(config);
+  };
+
   let watcher: ConfigWatcher | undefined;
   if (opts.watchConfig ?? true) {
     watcher = watchSidecarConfig(config.confDir, (event) => {
@@ -255,17 +267,31 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
         return;
       }
       // Listener addresses and identity are not hot-reloadable: keep the running ones.
-      const next: SidecarConfig = Object.freeze({
+      baseConfig = Object.freeze({
         ...event.config,
         listeners: config.listeners,
         service: config.service,
       });
-      config = next;
-      dataPlane.setConfig(next);
-      reloadHealthChecks(next);
+      applyConfig('files');
+      reloadHealthChecks(config);
       log.info({ warnings: event.warnings }, 'config reloaded');
     });
   }
+
+  // The config center's governance keys override files and env, live (`servicecomb.config.client.*`).
+  const configCenter = createConfigCenterSource({
+    config,
+    clock,
+    env: opts.env,
+    onChange: (update) => {
+      overrides = update.overrides;
+      if (update.ignored.length > 0)
+        log.warn({ ignored: update.ignored }, 'config center keys that need a restart were not applied');
+      applyConfig('config center');
+    },
+    onError: (err) => log.warn({ err: String(err) }, 'config center unreachable; keeping the last settings'),
+  });
+  if (configCenter.settings) void configCenter.start();
 
   /** A changed, valid localHealthCheck list replaces the running checks; an invalid one is logged. */
   function reloadHealthChecks(next: SidecarConfig): void {
@@ -296,6 +322,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
         markDraining: () => {
           draining = true;
           watcher?.close();
+          configCenter.stop();
           stopHealthChecks();
         },
         deregister: () => registration.stop(),
