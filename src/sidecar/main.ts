@@ -121,7 +121,9 @@ function withPort(hp: HostPort | null, port: number): HostPort | null {
  */
 async function resolvePorts(config: SidecarConfig): Promise<SidecarConfig> {
   const l = config.listeners;
-  const proxyHosts = [l.outbound.host, ...(l.inbound ? [l.inbound.host] : [])];
+  // In edge mode only the ingress (inbound) address is bound; outbound is not a second socket.
+  const proxyHosts =
+    config.mode === 'edge' && l.inbound ? [l.inbound.host] : [l.outbound.host, ...(l.inbound ? [l.inbound.host] : [])];
   const proxyPort = l.outbound.port === 0 ? await sharedFreePort(proxyHosts) : l.outbound.port;
   const adminPort =
     l.admin && l.admin.port === 0 ? await sharedFreePort([l.admin.host]) : (l.admin?.port ?? 0);

@@ -220,3 +220,24 @@ test('invalid ingress rules at start-up are a ConfigError naming the key', () =>
       err.issues.some((i) => i.key === 'mesher.ingress.rule.http[0].service.redirectPath'),
   );
 });
+
+test('edge mode on 127.0.0.1 with port 0 binds one ingress socket (regression: port resolution tried to bind it twice)', async () => {
+  const dir = writeSidecarConf({
+    name: 'edge-loopback',
+    registryUrl: 'http://127.0.0.1:1',
+    listenIp: '127.0.0.1',
+  });
+  const { config } = loadSidecarConfig({ confDir: dir, env: {}, flags: { mode: 'edge' } });
+  const sidecar = await startSidecar({ config, watchConfig: false });
+  try {
+    const inbound = sidecar.config().listeners.inbound;
+    assert.equal(inbound?.host, '127.0.0.1');
+    assert.ok(inbound && inbound.port > 0);
+    const res = await request(`http://127.0.0.1:${inbound.port}/nothing-matches`);
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.headers['x-mesher-error'], 'ROUTE_NOT_FOUND');
+    await res.body.text();
+  } finally {
+    await sidecar.close();
+  }
+});
