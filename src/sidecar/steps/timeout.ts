@@ -85,16 +85,6 @@ export interface TimeoutStepDeps {
   readonly timers?: DeadlineQueue;
 }
 
-/** The call's deadline, fixing it at the first attempt. */
-export function callDeadline(call: CallContext, policies: ResiliencePolicies, clock: Clock): number {
-  if (call.deadlineMs === undefined) {
-    const ms =
-      routeDecisionOf(call)?.policy?.timeoutMs ?? policyFor(policies, call.service).timeouts.requestMs;
-    call.deadlineMs = clock.now() + ms;
-  }
-  return call.deadlineMs;
-}
-
 /** Per-attempt timeout bounded by the whole-call deadline, plus the connect timeout. */
 export function createTimeout(deps: TimeoutStepDeps): Step {
   const { policies, clock } = deps;
