@@ -34,6 +34,7 @@ import { parseShutdownSettings, type ShutdownSettings } from './lifecycle/shutdo
 import { createRegistration, type Registration } from './registration/registration.ts';
 import { createRegistryClient } from './registry-client/client.ts';
 import type { RegistryApi } from './registry-client/types.ts';
+import { createResilience, type Resilience } from './resilience.ts';
 import { createTelemetry } from './telemetry/index.ts';
 
 const log = createLogger('sidecar');
@@ -70,6 +71,8 @@ export interface Sidecar {
   readonly registration: Registration;
   readonly directory: ManagedServiceDirectory;
   readonly dataPlane: DataPlane;
+  /** The resilience engines (circuits, budgets, ejections): what /v1/mesher/resilience shows. */
+  readonly resilience: Resilience;
   /** The local health checker (undefined when no `localHealthCheck` is configured). */
   health(): LocalHealthChecker | undefined;
   /** Shutdown timings from `mesher.shutdown.*` (and MESHER_DRAIN_MS). */
@@ -123,7 +126,9 @@ async function resolvePorts(config: SidecarConfig): Promise<SidecarConfig> {
   const l = config.listeners;
   // In edge mode only the ingress (inbound) address is bound; outbound is not a second socket.
   const proxyHosts =
-    config.mode === 'edge' && l.inbound ? [l.inbound.host] : [l.outbound.host, ...(l.inbound ? [l.inbound.host] : [])];
+    config.mode === 'edge' && l.inbound
+      ? [l.inbound.host]
+      : [l.outbound.host, ...(l.inbound ? [l.inbound.host] : [])];
   const proxyPort = l.outbound.port === 0 ? await sharedFreePort(proxyHosts) : l.outbound.port;
   const adminPort =
     l.admin && l.admin.port === 0 ? await sharedFreePort([l.admin.host]) : (l.admin?.port ?? 0);
@@ -184,12 +189,15 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   }
   // Throws a ConfigError on bad telemetry keys: start-up fails loudly, naming the key.
   const telemetry = createTelemetry({ config, clock, random, instanceId: opts.instanceId });
+  // Timeouts, retries with a budget, circuit breaker + fallback, outlier ejection, rate limits and
+  // fault injection: built per config version, engines kept across reloads.
+  const resilience = createResilience({ clock, random, counters: telemetry.counters });
   const assemble = createStepAssembler({
     telemetry,
     clock,
     log,
     initialTable: routeStart.table,
-    more: opts.steps,
+    more: [resilience.steps, ...(opts.steps ?? [])],
   });
 
   const api: RegistryApi = createRegistryClient(config.registry);
@@ -234,6 +242,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
       '/v1/mesher/errors': telemetry.recentErrorsHandler,
       '/v1/mesher/routes': createRoutesHandler(assemble.routes),
       '/v1/mesher/routeRule/*': createRouteRuleHandler(assemble.routes),
+      '/v1/mesher/resilience': resilience.adminHandler,
     },
     clock,
   });
@@ -348,6 +357,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
     registration,
     directory,
     dataPlane,
+    resilience,
     health: () => checker,
     shutdownSettings,
     draining: () => draining,

@@ -15,13 +15,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
-import { systemClock, systemRandom } from '../../src/shared/clock.ts';
 import { MeshError } from '../../src/shared/errors.ts';
 import { setLogLevel } from '../../src/shared/log.ts';
 import type { CallContext, Outcome } from '../../src/sidecar/chain/types.ts';
 import { loadSidecarConfig } from '../../src/sidecar/config/index.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
-import { createResilience } from '../../src/sidecar/resilience.ts';
 import { egressStepFor, parseEgressSettings } from '../../src/sidecar/steps/egress.ts';
 import { fakeCall } from '../support/fake-call.ts';
 import { eventually, registerProvider, writeSidecarConf } from '../support/mesh.ts';
@@ -81,8 +79,7 @@ describe('egress', () => {
     });
     writeFileSync(join(confDir, 'egress.yaml'), egressYaml(external.port));
     const { config } = loadSidecarConfig({ confDir, env: { PATH: process.env.PATH } });
-    const resilience = createResilience({ clock: systemClock, random: systemRandom });
-    sidecar = await startSidecar({ config, watchConfig: true, steps: [resilience.steps] });
+    sidecar = await startSidecar({ config, watchConfig: true });
     proxy = new ProxyAgent({
       uri: `http://127.0.0.1:${sidecar.addresses.outbound.port}`,
       proxyTunnel: false,

@@ -1,16 +1,15 @@
 /**
- * Start an in-process sidecar with the resilience steps plugged in (as src/sidecar/main.ts will
- * once the lead wires `createResilience`), its resilience keys in a `resilience.yaml` of its conf
- * dir; `reload(yaml)` rewrites that file and swaps the config in with `dataPlane.setConfig`.
+ * Start an in-process sidecar (resilience steps are built in) with its resilience keys in a
+ * `resilience.yaml` of its conf dir; `reload(yaml)` rewrites that file and swaps the config in
+ * with `dataPlane.setConfig`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxyAgent } from 'undici';
-import { systemClock, systemRandom } from '../../src/shared/clock.ts';
 import { loadSidecarConfig } from '../../src/sidecar/config/index.ts';
 import type { SidecarConfig } from '../../src/sidecar/config/types.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
-import { createResilience, type Resilience } from '../../src/sidecar/resilience.ts';
+import type { Resilience } from '../../src/sidecar/resilience.ts';
 import { type TestSidecarSpec, writeSidecarConf } from './mesh.ts';
 
 export interface ResilientSidecar {
@@ -29,8 +28,8 @@ export async function startResilientSidecar(spec: TestSidecarSpec, yaml = ''): P
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
   if (spec.appPort !== undefined) env.SERVICE_PORTS = `rest:${spec.appPort}`;
   const { config } = loadSidecarConfig({ confDir, env });
-  const resilience = createResilience({ clock: systemClock, random: systemRandom });
-  const sidecar = await startSidecar({ config, watchConfig: false, steps: [resilience.steps] });
+  const sidecar = await startSidecar({ config, watchConfig: false });
+  const resilience = sidecar.resilience;
   const proxy = new ProxyAgent({
     uri: `http://127.0.0.1:${sidecar.addresses.outbound.port}`,
     proxyTunnel: false,
