@@ -77,6 +77,8 @@ export function startSidecar(
     cpu,
     server: true,
     cwd: ROOT,
-    env: { ...process.env, MESHER_LOG_LEVEL: 'warn' },
+    // No shutdown drain: nothing routes to a bench sidecar when it stops, and --cpu-prof is only
+    // written on a normal exit (which the supervisor's kill would otherwise pre-empt).
+    env: { ...process.env, MESHER_LOG_LEVEL: 'warn', MESHER_DRAIN_MS: '0' },
   });
 }
