@@ -1,7 +1,7 @@
 /**
  * @module sidecar/upstream/undici-pool
  * The alternative upstream transport on undici (one Pool per endpoint origin inside an undici
- * Agent), kept so the two can be re-measured (compare-transports.ts; numbers in docs/proxy.md).
+ * Agent), kept so the two can be re-measured (bench/transports.ts; numbers in docs/proxy.md).
  * Plain requests only: upgrades and tunnels are delegated to the http.Agent transport. Not the
  * default: it measured slower on the proxy hot path, and `request()` returns headers as an object
  * (order of different names is lost; repeated names stay as arrays).

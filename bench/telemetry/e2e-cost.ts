@@ -1,12 +1,12 @@
 /**
- * @module sidecar/telemetry/bench/e2e-cost
+ * @module bench/telemetry/e2e-cost
  * Each telemetry feature's cost through a real sidecar: an undici client (16 requests in flight,
  * keep-alive) → the sidecar's outbound listener → a bare Node upstream, all on 127.0.0.1 in one
  * process. For every variant it reports CPU microseconds per request (process.cpuUsage, so client
  * and upstream are included; they are the same in every variant, so the differences are the
  * telemetry) and requests per second. Variants run interleaved over several rounds; medians are shown.
  *
- *   node --import tsx src/sidecar/telemetry/bench/e2e-cost.ts      (REQUESTS=5000 ROUNDS=5)
+ *   node --import tsx bench/telemetry/e2e-cost.ts      (REQUESTS=5000 ROUNDS=5)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -14,12 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { setLogLevel } from '../../../shared/log.ts';
-import type { Balancer, PickResult } from '../../balancer/types.ts';
-import type { SidecarConfig } from '../../config/types.ts';
-import { createDataPlane, type DataPlane } from '../../data-plane.ts';
-import type { Endpoint, ServiceDirectory, ServiceSnapshot } from '../../discovery/types.ts';
-import { createTelemetry, type Telemetry } from '../telemetry.ts';
+import { setLogLevel } from '../../src/shared/log.ts';
+import type { SidecarConfig } from '../../src/sidecar/config/types.ts';
+import { createDataPlane, type DataPlane } from '../../src/sidecar/data-plane.ts';
+import { createTelemetry, type Telemetry } from '../../src/sidecar/telemetry/telemetry.ts';
+import { endpointOf, testSidecarConfig } from '../../test/support/fake-directory.ts';
+import { oneEndpointBalancer, oneEndpointDirectory } from '../lib/one-endpoint.ts';
 
 setLogLevel('silent');
 const REQUESTS = Number(process.env.REQUESTS ?? 5000);
@@ -33,64 +33,8 @@ const upstream = http.createServer((req, res) => {
   res.end('hello');
 });
 await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-const upPort = (upstream.address() as AddressInfo).port;
-
-const endpoint: Endpoint = {
-  key: `u@127.0.0.1:${upPort}`,
-  instanceId: 'u',
-  serviceId: 'svc',
-  host: '127.0.0.1',
-  port: upPort,
-  tls: false,
-  version: '1.0.0',
-  app: 'default',
-  properties: {},
-};
-const snapshot: ServiceSnapshot = { serviceName: 'up', app: 'default', revision: '1', endpoints: [endpoint] };
-const directory: ServiceDirectory = {
-  lookup: async () => snapshot,
-  peek: () => snapshot,
-  subscribe: () => () => {},
-  tracked: () => [snapshot],
-};
-class One implements Balancer {
-  readonly name = 'One';
-  update(): void {}
-  pick(): PickResult {
-    return { kind: 'ok', endpoint };
-  }
-  onStart(): void {}
-  onFinish(): void {}
-}
-
-function config(flat: Record<string, unknown>): SidecarConfig {
-  return {
-    confDir: dir,
-    mode: 'sidecar',
-    service: {
-      name: 'client',
-      app: 'default',
-      version: '1.0.0',
-      environment: '',
-      properties: {},
-      instanceProperties: {},
-      hostname: 'h',
-    },
-    listeners: { outbound: { host: '127.0.0.1', port: 0 }, inbound: null, advertise: null, admin: null },
-    registry: {
-      addresses: ['http://127.0.0.1:1'],
-      watch: false,
-      refreshIntervalMs: 30_000,
-      heartbeatIntervalMs: 30_000,
-      project: 'default',
-      domain: 'default',
-    },
-    servicePorts: {},
-    localApp: null,
-    loadBalance: { strategy: 'RoundRobin', perService: {} },
-    flat,
-  };
-}
+const endpoint = endpointOf({ host: '127.0.0.1', port: (upstream.address() as AddressInfo).port }, 'u');
+const directory = oneEndpointDirectory('up', endpoint);
 
 // A collector that accepts and discards spans, so export cost is real (HTTP + JSON) but bounded.
 const sink = http.createServer((req, res) => {
@@ -118,12 +62,12 @@ interface Rig {
 }
 const rigs: Record<string, Rig> = {};
 for (const [name, flat] of Object.entries(VARIANTS)) {
-  const c = config(flat ?? {});
+  const c = testSidecarConfig({ confDir: dir, flat: flat ?? {} });
   const telemetry = flat === undefined ? undefined : createTelemetry({ config: c, processMetrics: false });
   const plane = createDataPlane({
     config: c,
     directory,
-    createBalancer: () => new One(),
+    createBalancer: () => oneEndpointBalancer(endpoint),
     ...(telemetry ? { extraSteps: (x: SidecarConfig) => telemetry.steps(x) } : {}),
   });
   const { outbound } = await plane.listen();

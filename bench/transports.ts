@@ -1,24 +1,23 @@
 /**
- * @module sidecar/upstream/compare-transports
+ * @module bench/transports
  * Dev tool (not part of the product): compares the http.Agent and undici upstream transports on
  * the proxy hot path, next to a direct call and the Node peer (`http-proxy`). Starts a 1 KiB
  * backend, a data plane per transport and an http-proxy server, and drives each with
  * `concurrency` undici requests in a loop for `seconds`, alternating short slices so machine
  * drift hits both alike. Prints requests per second.
  *
- *   MESHER_LOG_LEVEL=silent node --import tsx src/sidecar/upstream/compare-transports.ts [seconds] [concurrency]
+ *   MESHER_LOG_LEVEL=silent node --import tsx bench/transports.ts [seconds] [concurrency]
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
 import { Agent, request } from 'undici';
-import type { Balancer } from '../balancer/types.ts';
-import type { SidecarConfig } from '../config/types.ts';
-import { createDataPlane } from '../data-plane.ts';
-import type { Endpoint, ServiceSnapshot } from '../discovery/types.ts';
-import { createHttpAgentUpstream } from './http-agent.ts';
-import type { Upstream } from './types.ts';
-import { createUndiciUpstream } from './undici-pool.ts';
+import { createDataPlane } from '../src/sidecar/data-plane.ts';
+import { createHttpAgentUpstream } from '../src/sidecar/upstream/http-agent.ts';
+import type { Upstream } from '../src/sidecar/upstream/types.ts';
+import { createUndiciUpstream } from '../src/sidecar/upstream/undici-pool.ts';
+import { endpointOf, testSidecarConfig } from '../test/support/fake-directory.ts';
+import { oneEndpointBalancer, oneEndpointDirectory } from './lib/one-endpoint.ts';
 
 const seconds = Number(process.argv[2] ?? 6);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -29,62 +28,14 @@ const backend = http.createServer((_req, res) => {
   res.end(BODY);
 });
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-const endpoint: Endpoint = {
-  key: 'b',
-  instanceId: 'b',
-  serviceId: 'b',
-  host: '127.0.0.1',
-  port: (backend.address() as AddressInfo).port,
-  tls: false,
-  version: '1',
-  app: 'default',
-  properties: {},
-};
-const snapshot: ServiceSnapshot = {
-  serviceName: 'backend',
-  app: 'default',
-  revision: '1',
-  endpoints: [endpoint],
-};
-const directory = {
-  lookup: async () => snapshot,
-  peek: () => snapshot,
-  subscribe: () => () => {},
-  tracked: () => [snapshot],
-};
-const single = (): Balancer => ({
-  name: 'single',
-  update() {},
-  pick: () => ({ kind: 'ok', endpoint }),
-  onStart() {},
-  onFinish() {},
-});
-const config = {
+const endpoint = endpointOf({ host: '127.0.0.1', port: (backend.address() as AddressInfo).port }, 'b');
+const directory = oneEndpointDirectory('backend', endpoint);
+const single = () => oneEndpointBalancer(endpoint);
+const defaults = testSidecarConfig();
+const config = testSidecarConfig({
   confDir: '.',
-  mode: 'sidecar',
-  service: {
-    name: 'bench',
-    app: 'default',
-    version: '1',
-    environment: '',
-    properties: {},
-    instanceProperties: {},
-    hostname: 'h',
-  },
-  listeners: { outbound: { host: '127.0.0.1', port: 0 }, inbound: null, advertise: null, admin: null },
-  registry: {
-    addresses: [],
-    watch: false,
-    refreshIntervalMs: 1,
-    heartbeatIntervalMs: 1,
-    project: 'p',
-    domain: 'd',
-  },
-  servicePorts: {},
-  localApp: null,
-  loadBalance: { strategy: 'x', perService: {} },
-  flat: {},
-} as SidecarConfig;
+  service: { ...defaults.service, name: 'bench', version: '1' },
+});
 
 async function start(upstream: Upstream) {
   const plane = createDataPlane({ config, directory, createBalancer: single, upstream });

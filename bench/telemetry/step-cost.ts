@@ -1,54 +1,25 @@
 /**
- * @module sidecar/telemetry/bench/step-cost
+ * @module bench/telemetry/step-cost
  * What each telemetry feature adds per request, measured on the observe step in-process (no
  * sockets, so the numbers are the step's own CPU time): the chain with no telemetry, then metrics,
  * metrics + tracing at 1% and 100% (spans exported to a sender that discards them, encode
  * included because it runs on the same event loop), and metrics + access log to a file.
  * Rounds are interleaved and the median is printed.
  *
- *   node --import tsx src/sidecar/telemetry/bench/step-cost.ts
+ *   node --import tsx bench/telemetry/step-cost.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setLogLevel } from '../../../shared/log.ts';
-import type { CallContext, Next, Outcome, Step } from '../../chain/types.ts';
-import type { SidecarConfig } from '../../config/types.ts';
-import { createTelemetry, type Telemetry } from '../telemetry.ts';
+import { setLogLevel } from '../../src/shared/log.ts';
+import type { CallContext, Next, Outcome, Step } from '../../src/sidecar/chain/types.ts';
+import { createTelemetry, type Telemetry } from '../../src/sidecar/telemetry/telemetry.ts';
+import { testSidecarConfig } from '../../test/support/fake-directory.ts';
 
 setLogLevel('silent');
 const N = Number(process.env.N ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'mesher-bench-'));
-
-function config(flat: Record<string, unknown>): SidecarConfig {
-  return {
-    confDir: dir,
-    mode: 'sidecar',
-    service: {
-      name: 'client',
-      app: 'default',
-      version: '1.0.0',
-      environment: '',
-      properties: {},
-      instanceProperties: {},
-      hostname: 'h',
-    },
-    listeners: { outbound: { host: '127.0.0.1', port: 0 }, inbound: null, advertise: null, admin: null },
-    registry: {
-      addresses: ['http://127.0.0.1:1'],
-      watch: false,
-      refreshIntervalMs: 30_000,
-      heartbeatIntervalMs: 30_000,
-      project: 'default',
-      domain: 'default',
-    },
-    servicePorts: {},
-    localApp: null,
-    loadBalance: { strategy: 'RoundRobin', perService: {} },
-    flat,
-  };
-}
 
 const VARIANTS: Record<string, Record<string, unknown> | undefined> = {
   'no telemetry (bare chain)': undefined,
@@ -117,7 +88,7 @@ for (const [name, flat] of Object.entries(VARIANTS)) {
     steps[name] = undefined;
     continue;
   }
-  const c = config(flat);
+  const c = testSidecarConfig({ confDir: dir, flat });
   const t = createTelemetry({ config: c, processMetrics: false, sender: async () => {} });
   telemetries.push(t);
   steps[name] = t.steps(c).outbound[0];

@@ -1,11 +1,11 @@
 /**
- * @module sidecar/telemetry/bench/span-cost
+ * @module bench/telemetry/span-cost
  * Micro-benchmark behind the "hand-written tracer or OpenTelemetry SDK" decision
  * (docs/observability.md): nanoseconds per proxy span for extract parent → start span → inject
  * headers → end → enqueue for export, at 100% and 1% sampling, and the encode cost per exported span.
  *
- *   node --import tsx src/sidecar/telemetry/bench/span-cost.ts
- *   MESHER_OTEL_DIR=/tmp/otel-bench node --import tsx src/sidecar/telemetry/bench/span-cost.ts
+ *   node --import tsx bench/telemetry/span-cost.ts
+ *   MESHER_OTEL_DIR=/tmp/otel-bench node --import tsx bench/telemetry/span-cost.ts
  *
  * The OpenTelemetry half runs only when MESHER_OTEL_DIR names a directory where
  * `@opentelemetry/{api,core,sdk-trace-base,propagator-b3,otlp-transformer}` are installed (they are
@@ -13,13 +13,13 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { systemClock } from '../../../shared/clock.ts';
-import type { CallContext } from '../../chain/types.ts';
-import { BatchExporter } from '../exporter.ts';
-import { createRandomIds } from '../ids.ts';
-import { encodeOtlp } from '../otlp-json.ts';
-import { FinishedSpan } from '../span.ts';
-import { Tracer, type TraceSlot } from '../tracer.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import type { CallContext } from '../../src/sidecar/chain/types.ts';
+import { BatchExporter } from '../../src/sidecar/telemetry/exporter.ts';
+import { createRandomIds } from '../../src/sidecar/telemetry/ids.ts';
+import { encodeOtlp } from '../../src/sidecar/telemetry/otlp-json.ts';
+import { FinishedSpan } from '../../src/sidecar/telemetry/span.ts';
+import { Tracer, type TraceSlot } from '../../src/sidecar/telemetry/tracer.ts';
 
 const N = Number(process.env.N ?? 300_000);
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
