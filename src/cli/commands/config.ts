@@ -6,18 +6,17 @@
  * from its admin API.
  */
 import type { Kv, KvStatus, SidecarAdminClient } from '../../api-client/index.ts';
+import { COMMON_USAGE, clientFrom, LABEL_OPTIONS, labelsFrom, parseFlags } from '../flags.ts';
 import {
   CliFailure,
-  COMMON_USAGE,
-  clientFrom,
   formatLabels,
-  labelsFrom,
-  parseFlags,
+  printedSubcommandUsage,
+  printedUsage,
   printJson,
   runCommand,
   table,
   usageError,
-} from './services.ts';
+} from '../output.ts';
 
 const USAGE = `usage:
   mesher config set <key> <value> [labels] [--type text|json|yaml|...] [--disabled] [flags]
@@ -29,11 +28,7 @@ labels: --app A  --service S  --version V  --environment E  --label k=v (repeata
 ${COMMON_USAGE}`;
 
 const OPTIONS = {
-  label: { type: 'string', multiple: true },
-  app: { type: 'string' },
-  service: { type: 'string' },
-  version: { type: 'string' },
-  environment: { type: 'string' },
+  ...LABEL_OPTIONS,
   type: { type: 'string' },
   disabled: { type: 'boolean' },
   prefix: { type: 'boolean' },
@@ -47,11 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   return runCommand('config', async () => {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseFlags(rest, OPTIONS);
-    if (values.help || sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      if (sub === undefined) throw usageError('a subcommand is required: set, get or delete');
-      return;
-    }
+    if (printedSubcommandUsage(sub, values.help, USAGE, 'set, get or delete')) return;
     const api = clientFrom(values);
     const labels = labelsFrom(values);
     const hasLabels = Object.keys(labels).length > 0;
@@ -133,10 +124,7 @@ async function routeRules(admin: SidecarAdminClient, flat: Record<string, unknow
 export async function runSidecarStatus(argv: string[]): Promise<number> {
   return runCommand('sidecar-status', async () => {
     const { values, positionals } = parseFlags(argv, { admin: { type: 'string' } });
-    if (values.help) {
-      process.stdout.write(`${STATUS_USAGE}\n`);
-      return;
-    }
+    if (printedUsage(values.help, STATUS_USAGE)) return;
     if (positionals.length > 0) throw usageError(`unexpected argument '${positionals[0]}'`);
     const api = clientFrom(values);
     const admin = api.sidecar(values.admin || process.env.MESHER_ADMIN || 'http://127.0.0.1:30102');

@@ -4,16 +4,8 @@
  * them (every version), as a table or JSON. An unknown service exits 1 naming it.
  */
 import { isApiError } from '../../api-client/index.ts';
-import {
-  CliFailure,
-  COMMON_USAGE,
-  clientFrom,
-  parseFlags,
-  printJson,
-  runCommand,
-  table,
-  usageError,
-} from './services.ts';
+import { COMMON_USAGE, clientFrom, parseFlags } from '../flags.ts';
+import { CliFailure, printedUsage, printJson, runCommand, table, usageError } from '../output.ts';
 
 const USAGE = `usage: mesher instances <service> [--app A] [--env E] [flags]
 
@@ -24,10 +16,7 @@ ${COMMON_USAGE}`;
 export async function run(argv: string[]): Promise<number> {
   return runCommand('instances', async () => {
     const { values, positionals } = parseFlags(argv, { app: { type: 'string' }, env: { type: 'string' } });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return;
-    }
+    if (printedUsage(values.help, USAGE)) return;
     const [service, extra] = positionals;
     if (!service) throw usageError(`a service name is required\n${USAGE}`);
     if (extra !== undefined) throw usageError(`unexpected argument '${extra}'`);

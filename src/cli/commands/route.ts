@@ -8,18 +8,16 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { checkRouteRuleYaml, type Kv, RULE_LIMITS, routeRuleKey } from '../../api-client/index.ts';
+import { COMMON_USAGE, clientFrom, LABEL_OPTIONS, labelsFrom, parseFlags } from '../flags.ts';
 import {
   CliFailure,
-  COMMON_USAGE,
-  clientFrom,
   formatLabels,
-  labelsFrom,
-  parseFlags,
+  printedSubcommandUsage,
   printJson,
   runCommand,
   table,
   usageError,
-} from './services.ts';
+} from '../output.ts';
 
 const USAGE = `usage:
   mesher route set <service> -f rule.yaml [labels] [flags]   store (create or replace) the rules for calls to <service>
@@ -32,14 +30,7 @@ labels (which callers the rule applies to; none = every sidecar):
 
 ${COMMON_USAGE}`;
 
-const OPTIONS = {
-  file: { type: 'string', short: 'f' },
-  label: { type: 'string', multiple: true },
-  app: { type: 'string' },
-  service: { type: 'string' },
-  version: { type: 'string' },
-  environment: { type: 'string' },
-} as const;
+const OPTIONS = { file: { type: 'string', short: 'f' }, ...LABEL_OPTIONS } as const;
 
 function readRuleFile(path: string): string {
   try {
@@ -63,11 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   return runCommand('route', async () => {
     const [sub, ...rest] = argv;
     const { values, positionals } = parseFlags(rest, OPTIONS);
-    if (values.help || sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      if (sub === undefined) throw usageError('a subcommand is required: set, get, delete or list');
-      return;
-    }
+    if (printedSubcommandUsage(sub, values.help, USAGE, 'set, get, delete or list')) return;
     const api = clientFrom(values);
     const labels = labelsFrom(values);
     if (sub === 'list') {
