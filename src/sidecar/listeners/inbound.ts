@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { MeshError } from '../../shared/errors.ts';
 import type { CallContext } from '../chain/types.ts';
+import { addForwardedHeaders, newCallContext } from './call-context.ts';
 import { CSE_CONTEXT, CSE_SOURCE, readSourceService, scanRequestHeaders } from './headers.ts';
 import type { CallFactory } from './server.ts';
 
@@ -29,34 +30,21 @@ export function createInboundCallFactory(identity: { readonly service: string })
       });
     }
     const scan = scanRequestHeaders(req.rawHeaders);
-    const headers = scan.headers;
     const peer = req.socket.remoteAddress ?? '';
-    headers.push('x-forwarded-for', scan.forwardedFor === undefined ? peer : `${scan.forwardedFor}, ${peer}`);
-    if (!scan.hasForwardedProto) headers.push('x-forwarded-proto', 'http');
-    if (!scan.hasForwardedHost && scan.host !== undefined) headers.push('x-forwarded-host', scan.host);
-    if (scan.cseSource !== undefined) headers.push(CSE_SOURCE, scan.cseSource);
-    if (scan.cseContext !== undefined) headers.push(CSE_CONTEXT, scan.cseContext);
-    if (kind === 'upgrade' && scan.upgrade !== undefined)
-      headers.push('connection', 'upgrade', 'upgrade', scan.upgrade);
-    return {
-      direction: 'inbound',
+    addForwardedHeaders(scan, peer);
+    if (scan.cseSource !== undefined) scan.headers.push(CSE_SOURCE, scan.cseSource);
+    if (scan.cseContext !== undefined) scan.headers.push(CSE_CONTEXT, scan.cseContext);
+    return newCallContext(
+      'inbound',
+      req,
       kind,
-      method: req.method ?? 'GET',
-      service: self,
-      app: undefined,
-      path: url,
-      headers,
-      body: kind === 'request' ? req : null,
-      hasBody: kind === 'request' && scan.hasBody,
-      source: { service: readSourceService(scan.cseContext, scan.cseSource), address: peer },
-      requestedPort: scan.forwardedPort,
-      target: undefined,
-      endpoint: undefined,
-      exclude: undefined,
-      attempt: 1,
-      timings: { startMs: performance.now() },
+      scan,
+      self,
+      url,
+      { service: readSourceService(scan.cseContext, scan.cseSource), address: peer },
+      scan.forwardedPort,
       signal,
       head,
-    };
+    );
   };
 }

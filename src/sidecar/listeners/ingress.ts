@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { MeshError } from '../../shared/errors.ts';
 import type { CallContext } from '../chain/types.ts';
 import { type IngressTable, matchIngress } from '../ingress/index.ts';
+import { addForwardedHeaders, newCallContext } from './call-context.ts';
 import { CSE_CONTEXT, CSE_SOURCE, mergeCseContext, scanRequestHeaders } from './headers.ts';
 import type { CallFactory } from './server.ts';
 import { splitAuthority } from './target-parse.ts';
@@ -58,36 +59,23 @@ export function createIngressCallFactory(
         message: `No ingress rule matches ${host} ${path.split('?', 1)[0]!.slice(0, 256)}`,
       });
     }
-    const headers = scan.headers;
     const peer = req.socket.remoteAddress ?? '';
-    headers.push('x-forwarded-for', scan.forwardedFor === undefined ? peer : `${scan.forwardedFor}, ${peer}`);
-    if (!scan.hasForwardedProto) headers.push('x-forwarded-proto', 'http');
-    if (!scan.hasForwardedHost && scan.host !== undefined) headers.push('x-forwarded-host', scan.host);
+    addForwardedHeaders(scan, peer);
     // Only the rule decides the provider's local port: a client's X-Forwarded-Port is dropped.
     const requestedPort = hit.port === undefined ? undefined : String(hit.port);
-    if (requestedPort !== undefined) headers.push('x-forwarded-port', requestedPort);
-    headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
-    if (kind === 'upgrade' && scan.upgrade !== undefined)
-      headers.push('connection', 'upgrade', 'upgrade', scan.upgrade);
-    return {
-      direction: 'outbound',
+    if (requestedPort !== undefined) scan.headers.push('x-forwarded-port', requestedPort);
+    scan.headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
+    return newCallContext(
+      'outbound',
+      req,
       kind,
-      method: req.method ?? 'GET',
-      service: hit.service,
-      app: undefined,
-      path: hit.path,
-      headers,
-      body: kind === 'request' ? req : null,
-      hasBody: kind === 'request' && scan.hasBody,
-      source: { service: self, address: peer },
+      scan,
+      hit.service,
+      hit.path,
+      { service: self, address: peer },
       requestedPort,
-      target: undefined,
-      endpoint: undefined,
-      exclude: undefined,
-      attempt: 1,
-      timings: { startMs: performance.now() },
       signal,
       head,
-    };
+    );
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { CallContext } from '../chain/types.ts';
+import { addForwardedHeaders, newCallContext } from './call-context.ts';
 import { CSE_CONTEXT, CSE_SOURCE, mergeCseContext, scanRequestHeaders } from './headers.ts';
 import type { CallFactory } from './server.ts';
 import { parseConnectTarget, parseRequestTarget } from './target-parse.ts';
@@ -26,35 +27,21 @@ export function createOutboundCallFactory(identity: OutboundIdentity): CallFacto
     const scan = scanRequestHeaders(req.rawHeaders);
     const url = req.url ?? '';
     const target = kind === 'tunnel' ? parseConnectTarget(url) : parseRequestTarget(url, scan.host);
-    const headers = scan.headers;
-    const peer = req.socket.remoteAddress ?? '';
-    headers.push('x-forwarded-for', scan.forwardedFor === undefined ? peer : `${scan.forwardedFor}, ${peer}`);
-    if (!scan.hasForwardedProto) headers.push('x-forwarded-proto', 'http');
-    if (!scan.hasForwardedHost && scan.host !== undefined) headers.push('x-forwarded-host', scan.host);
+    addForwardedHeaders(scan, req.socket.remoteAddress ?? '');
     const requestedPort = target.port ?? scan.forwardedPort;
-    if (requestedPort !== undefined) headers.push('x-forwarded-port', requestedPort);
-    headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
-    if (kind === 'upgrade' && scan.upgrade !== undefined)
-      headers.push('connection', 'upgrade', 'upgrade', scan.upgrade);
-    return {
-      direction: 'outbound',
+    if (requestedPort !== undefined) scan.headers.push('x-forwarded-port', requestedPort);
+    scan.headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
+    return newCallContext(
+      'outbound',
+      req,
       kind,
-      method: req.method ?? 'GET',
-      service: target.service,
-      app: undefined,
-      path: target.path,
-      headers,
-      body: kind === 'request' ? req : null,
-      hasBody: kind === 'request' && scan.hasBody,
+      scan,
+      target.service,
+      target.path,
       source,
       requestedPort,
-      target: undefined,
-      endpoint: undefined,
-      exclude: undefined,
-      attempt: 1,
-      timings: { startMs: performance.now() },
       signal,
       head,
-    };
+    );
   };
 }
