@@ -4,7 +4,7 @@
  * the route rules in force for one target service, in precedence order; 404 when there are none.
  * `GET /v1/mesher/routes`: the whole effective route table plus the last rejected change, if any.
  */
-import type { AdminHandler } from './types.ts';
+import type { AdminHandler, AdminReply } from './types.ts';
 
 export interface RouteTableView {
   /** Specs of the rules in force per service (precedence order). */
@@ -15,15 +15,18 @@ export interface RouteTableView {
 
 const PREFIX = '/v1/mesher/routeRule/';
 
+/** 405 for anything but GET/HEAD (these are extra routes: the router checks methods only for its own). */
+function getOnly(): AdminReply {
+  return {
+    status: 405,
+    body: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' },
+    headers: { allow: 'GET' },
+  };
+}
+
 export function createRouteRuleHandler(view: RouteTableView): AdminHandler {
   return async (req) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return {
-        status: 405,
-        body: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' },
-        headers: { allow: 'GET' },
-      };
-    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return getOnly();
     const service = decodeURIComponent(req.path.slice(PREFIX.length));
     const rules = view.services()[service];
     if (!service || !rules || rules.length === 0) {
@@ -38,13 +41,7 @@ export function createRouteRuleHandler(view: RouteTableView): AdminHandler {
 
 export function createRoutesHandler(view: RouteTableView): AdminHandler {
   return async (req) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return {
-        status: 405,
-        body: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' },
-        headers: { allow: 'GET' },
-      };
-    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return getOnly();
     return { status: 200, body: { services: view.services(), lastRejected: view.lastRejected() ?? null } };
   };
 }

@@ -14,6 +14,19 @@ import { filterResponseHeaders } from '../listeners/headers.ts';
 import { upstreamError } from './errors.ts';
 import type { Upstream, UpstreamOptions } from './types.ts';
 
+/** The upstream request for `call` to `target`: its raw headers as they are (Host included). */
+function requestTo(call: CallContext, target: Target, agent: http.Agent | false): ClientRequest {
+  return http.request({
+    host: target.host,
+    port: target.port,
+    method: call.method,
+    path: call.path,
+    headers: call.headers,
+    setHost: false,
+    agent,
+  });
+}
+
 export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
   const idleTimeoutMs = opts.idleTimeoutMs ?? 4000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -34,15 +47,7 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
     return new Promise<Outcome>((resolve, reject) => {
       let connected = false;
       let settled = false;
-      const req: ClientRequest = http.request({
-        host: target.host,
-        port: target.port,
-        method: call.method,
-        path: call.path,
-        headers: call.headers,
-        setHost: false,
-        agent: fresh ? false : agent,
-      });
+      const req = requestTo(call, target, fresh ? false : agent);
       const onAbort = () => req.destroy();
       const finish = () => {
         settled = true;
@@ -89,15 +94,7 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
   function upgrade(call: CallContext, target: Target): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       let connected = false;
-      const req = http.request({
-        host: target.host,
-        port: target.port,
-        method: call.method,
-        path: call.path,
-        headers: call.headers,
-        setHost: false,
-        agent: false, // an upgraded socket leaves the pool anyway
-      });
+      const req = requestTo(call, target, false); // an upgraded socket leaves the pool anyway
       const onAbort = () => req.destroy();
       call.signal.add(onAbort);
       const done = () => call.signal.remove(onAbort);
