@@ -1,34 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fakeCall } from '../../../test/support/fake-call.ts';
 import { endpointOf, FakeDirectory, FakeRoundRobin } from '../../../test/support/fake-directory.ts';
 import { MeshError } from '../../shared/errors.ts';
-import { CallSignal } from '../chain/call-signal.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
 import { BalancerSet } from './balancer-set.ts';
 import { createLoadBalance } from './load-balance.ts';
 
-function call(service: string): CallContext {
-  return {
-    direction: 'outbound',
-    kind: 'request',
-    method: 'GET',
-    service,
-    app: undefined,
-    path: '/',
-    headers: [],
-    body: null,
-    hasBody: false,
-    source: { service: 'me', address: undefined },
-    requestedPort: undefined,
-    target: undefined,
-    endpoint: undefined,
-    exclude: undefined,
-    attempt: 1,
-    timings: { startMs: 0 },
-    signal: new CallSignal(),
-    head: undefined,
-  };
-}
+/** A socket-free outbound call to `service` (the shared fake; the load-balance step reads only service/app/exclude). */
+const call = (service: string): CallContext => fakeCall({ service });
 
 const ok = async (): Promise<Outcome> => ({ status: 200, headers: [], body: null });
 const fail = async (): Promise<Outcome> => ({ status: 503, headers: [], body: null });
