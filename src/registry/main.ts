@@ -8,9 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
-import { governRoutes } from './api/govern.ts';
-import { instanceRoutes } from './api/instances.ts';
-import { microserviceRoutes } from './api/microservices.ts';
+import { registryRoutes } from './api/routes.ts';
 import { Catalog } from './catalog.ts';
 import { createConfigCenter } from './config-center/routes.ts';
 import { Router } from './http/router.ts';
@@ -81,12 +79,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const ctx: RegistryContext = { store, catalog, clock, config, self: null };
   const watcher = new Watcher(ctx, log, opts.watch);
   const configCenter = opts.configCenter === false ? null : createConfigCenter({ store, clock });
-  const router = new Router([
-    ...microserviceRoutes(ctx),
-    ...instanceRoutes(ctx),
-    ...governRoutes(ctx),
-    ...(configCenter?.routes ?? []),
-  ]);
+  const router = new Router(registryRoutes(ctx, configCenter?.routes));
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler(router, log));
   server.on('upgrade', (req, socket, head) => watcher.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {
