@@ -5,10 +5,33 @@
  * list-watch cache, §8.2). Every read the API makes is O(1) or O(result) against these maps.
  * Writes never touch the catalog directly: they go to the store and come back here as events,
  * so an etcd backend (whose events arrive asynchronously) slots in without changing the API code.
+ * Instance deletes caused by lease expiry pass through the self-preservation gate
+ * (./self-preservation.ts), which may hold them back after an outage; explicit deregistrations
+ * (recognised by their marker key) and deletes of a deleted service are applied at once.
  */
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { keys, splitTenantKey } from './keys.ts';
 import type { Instance, MicroService, MicroServiceKey, Tenant } from './model.ts';
+import {
+  DEFAULT_SELF_PRESERVATION,
+  DEREGISTER_MARKER_PREFIX,
+  instanceKeyOfMarker,
+  instanceTtlMs,
+  SelfPreservation,
+  type SelfPreservationOptions,
+  type SelfPreservationState,
+} from './self-preservation.ts';
 import type { KeyValue, Store, WatchEvent } from './storage/types.ts';
+
+export interface CatalogOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Self-preservation settings (default: off; `startRegistry` turns it on with etcd). */
+  selfPreservation?: Partial<SelfPreservationOptions>;
+  /** The registry's instance TTL override in seconds (0 = from each instance's health check). */
+  instanceTtlSec?: number;
+}
 
 /**
  * An instance as the catalog keeps it: just the store's record. The value is already the wire
@@ -83,10 +106,30 @@ export class Catalog {
   readonly #tenants = new Map<Tenant, TenantIndex>();
   readonly #listeners = new Set<(c: InstanceChange) => void>();
   readonly #stop: () => void;
+  readonly #preservation: SelfPreservation;
+  /** Instance keys whose deregistration marker was seen: their DELETE is explicit. */
+  readonly #explicit = new Set<string>();
+  /** Revision of each expiry the gate has not applied yet (as many as the gate holds). */
+  readonly #expiredAt = new Map<string, number>();
+  readonly #ttlOverrideSec: number;
   serviceCount = 0;
   instanceCount = 0;
 
-  constructor(store: Store) {
+  constructor(store: Store, opts: CatalogOptions = {}) {
+    this.#ttlOverrideSec = opts.instanceTtlSec ?? 0;
+    this.#preservation = new SelfPreservation(
+      { ...DEFAULT_SELF_PRESERVATION, ...opts.selfPreservation },
+      {
+        clock: opts.clock ?? systemClock,
+        log: opts.logger ?? createLogger('registry'),
+        total: () => this.instanceCount,
+        apply: (key) => this.#removeInstance(key, true, this.#expiredAt.get(key)),
+        serviceExists: (key) => {
+          const sk = splitTenantKey(key, keys.instancePrefix);
+          return sk !== null && this.service(sk.tenant, sk.rest[0] ?? '') !== undefined;
+        },
+      },
+    );
     for (const kv of store.range('/cse-sr/'))
       this.#apply({ type: 'PUT', kv, revision: kv.modRevision }, false);
     this.#stop = store.watch('/cse-sr/', (evs) => {
@@ -96,7 +139,13 @@ export class Catalog {
 
   close(): void {
     this.#stop();
+    this.#preservation.close();
     this.#listeners.clear();
+  }
+
+  /** Self-preservation state (for health and logs). */
+  selfPreservation(): SelfPreservationState {
+    return this.#preservation.state();
   }
 
   /** Instance CREATE/UPDATE/DELETE events, synchronously as the store applies them. */
@@ -153,6 +202,7 @@ export class Catalog {
   #apply(e: WatchEvent, notify: boolean): void {
     const key = e.kv.key;
     if (key.startsWith(keys.instancePrefix)) this.#applyInstance(e, notify);
+    else if (key.startsWith(DEREGISTER_MARKER_PREFIX)) this.#applyMarker(e);
     else if (key.startsWith(keys.servicePrefix)) this.#applyService(e);
     else if (key.startsWith(keys.tagsPrefix)) this.#applyTags(e);
     else if (key.startsWith(keys.depRulePrefix)) this.#applyDepRule(e);
@@ -224,6 +274,17 @@ export class Catalog {
       addTo(idx.dependents, `${p.environment ?? ''}/${p.appId}/${p.serviceName}`, consumer);
   }
 
+  #applyMarker(e: WatchEvent): void {
+    const instanceKey = instanceKeyOfMarker(e.kv.key);
+    if (e.type === 'DELETE') {
+      this.#explicit.delete(instanceKey);
+    } else if (this.#preservation.has(instanceKey)) {
+      // Deregistering an instance whose delete is held back: apply it now.
+      this.#preservation.cancel(instanceKey);
+      this.#removeInstance(instanceKey, true, e.revision);
+    } else this.#explicit.add(instanceKey);
+  }
+
   #applyInstance(e: WatchEvent, notify: boolean): void {
     const sk = splitTenantKey(e.kv.key, keys.instancePrefix);
     if (sk?.rest.length !== 2) return;
@@ -232,33 +293,66 @@ export class Catalog {
     let map = idx.instances.get(sid);
     const prev = map?.get(iid);
     if (e.type === 'DELETE') {
-      if (!prev || !map) return;
-      map.delete(iid);
-      if (map.size === 0) idx.instances.delete(sid);
-      idx.instanceCount--;
-      this.instanceCount--;
-    } else {
-      if (!map) {
-        map = new Map();
-        idx.instances.set(sid, map);
+      if (!prev) return;
+      // A replayed delete of an older version (a store resync) must not remove a newer record.
+      if (e.kv.modRevision < prev.modRevision) return;
+      const explicit = this.#explicit.delete(e.kv.key);
+      if (!explicit && notify && this.#preservation.enabled) {
+        this.#expiredAt.set(e.kv.key, e.revision);
+        this.#preservation.expire(e.kv.key, instanceTtlMs(prev.json, this.#ttlOverrideSec));
+        return;
       }
-      if (!prev) {
-        idx.instanceCount++;
-        this.instanceCount++;
-      }
-      map.set(iid, new InstanceEntry(e.kv));
+      this.#preservation.cancel(e.kv.key);
+      this.#removeInstance(e.kv.key, notify, e.revision);
+      return;
     }
+    this.#preservation.cancel(e.kv.key);
+    this.#expiredAt.delete(e.kv.key);
+    // A store resync replays records the catalog already has: nothing changed, nothing to tell.
+    if (prev && prev.modRevision === e.kv.modRevision && prev.json === e.kv.value) return;
+    if (!map) {
+      map = new Map();
+      idx.instances.set(sid, map);
+    }
+    if (!prev) {
+      idx.instanceCount++;
+      this.instanceCount++;
+    }
+    map.set(iid, new InstanceEntry(e.kv));
+    // A held instance written again is an UPDATE for whoever still lists it.
+    const action = prev || e.kv.version !== 1 ? 'UPDATE' : 'CREATE';
+    this.#notify(sk.tenant, sid, action, e.kv.value, e.revision, notify);
+  }
+
+  /** Remove an instance now (a delete that was explicit, or that the gate let through). */
+  #removeInstance(key: string, notify: boolean, revision = 0): void {
+    this.#expiredAt.delete(key);
+    const sk = splitTenantKey(key, keys.instancePrefix);
+    if (sk?.rest.length !== 2) return;
+    const [sid, iid] = sk.rest as [string, string];
+    const idx = this.#tenants.get(sk.tenant);
+    const map = idx?.instances.get(sid);
+    const prev = map?.get(iid);
+    if (!idx || !map || !prev) return;
+    map.delete(iid);
+    if (map.size === 0) idx.instances.delete(sid);
+    idx.instanceCount--;
+    this.instanceCount--;
+    this.#notify(sk.tenant, sid, 'DELETE', prev.json, revision || prev.modRevision, notify);
+  }
+
+  #notify(
+    tenant: Tenant,
+    sid: string,
+    action: InstanceChange['action'],
+    instanceJson: string,
+    revision: number,
+    notify: boolean,
+  ): void {
     if (!notify || this.#listeners.size === 0) return;
-    const service = idx.services.get(sid);
+    const service = this.#tenants.get(tenant)?.services.get(sid);
     if (!service) return;
-    const action = e.type === 'DELETE' ? 'DELETE' : e.kv.version === 1 ? 'CREATE' : 'UPDATE';
-    const change: InstanceChange = {
-      action,
-      tenant: sk.tenant,
-      service,
-      instanceJson: e.kv.value,
-      revision: e.revision,
-    };
+    const change: InstanceChange = { action, tenant, service, instanceJson, revision };
     for (const fn of this.#listeners) fn(change);
   }
 }

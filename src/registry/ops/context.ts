@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../shared/clock.ts';
 import type { Catalog } from '../catalog.ts';
+import type { SelfPreservationOptions } from '../self-preservation.ts';
 import type { Store } from '../storage/types.ts';
 
 export interface RegistryConfig {
@@ -20,6 +21,12 @@ export interface RegistryConfig {
   minTimes: number;
   quota: { services: number; instances: number; schemas: number; tags: number };
   version: string;
+  /**
+   * Holding back mass lease expiry (../self-preservation.ts). Unset fields take the defaults:
+   * enabled with the etcd store (off with the embedded one), windowMs 2000, threshold 0.8,
+   * minInstances 5, maxHoldMs 600000.
+   */
+  selfPreservation?: Partial<SelfPreservationOptions>;
 }
 
 export const DEFAULT_CONFIG: RegistryConfig = {

@@ -15,6 +15,7 @@ import {
   type Tenant,
   unixSeconds,
 } from '../model.ts';
+import { deregisterMarkerKey } from '../self-preservation.ts';
 import {
   checkStr,
   DC_RE,
@@ -98,10 +99,10 @@ export async function registerInstance(
   const { inst, ttlSec } = parseInstance(raw, ctx.config);
   if (inst.instanceId) {
     const known = ctx.catalog.instance(t, sid, inst.instanceId);
-    if (known) {
-      ctx.store.keepAlive(known.lease);
-      return inst.instanceId;
-    }
+    // A known instance is renewed. One whose lease is gone (its delete held back by
+    // self-preservation) is written again below, which ends the hold.
+    if (known && ctx.store.keepAlive(known.lease)) return inst.instanceId;
+    if (known && !ctx.store.health().ok) return inst.instanceId; // outage: cannot tell, keep it
   }
   if (ctx.catalog.instanceCount >= ctx.config.quota.instances)
     throw new RegistryError(400100, `no quota to create instance, max ${ctx.config.quota.instances}`);
@@ -144,14 +145,35 @@ export async function deregisterInstance(
   iid: string,
 ): Promise<void> {
   const entry = mustInstance(ctx, t, sid, iid);
-  if (!(await ctx.store.revokeLease(entry.lease)))
-    throw new RegistryError(400017, 'Instance does not exist.');
+  const key = keys.instance(t, sid, iid);
+  // The marker, written before the delete in the same transaction and under the instance's own
+  // lease, tells every replica's catalog that this delete is explicit (never held back by
+  // self-preservation); revoking the lease next removes the marker too.
+  const res = await ctx.store.txn({
+    compare: [{ key, target: 'version', op: '!=', value: 0 }],
+    success: [
+      { type: 'put', key: deregisterMarkerKey(key), value: '', lease: entry.lease },
+      { type: 'delete', key },
+    ],
+  });
+  if (!res.succeeded) {
+    // Already gone from the store: its lease expired and self-preservation holds it in the
+    // catalogs. A bare marker (put, then deleted) ends the hold on every replica.
+    const marker = deregisterMarkerKey(key);
+    await ctx.store.txn({ success: [{ type: 'put', key: marker, value: '' }] });
+    await ctx.store.txn({ success: [{ type: 'delete', key: marker }] });
+    return;
+  }
+  await ctx.store.revokeLease(entry.lease);
 }
 
 export function heartbeat(ctx: RegistryContext, t: Tenant, sid: string, iid: string): void {
   const entry = mustInstance(ctx, t, sid, iid);
-  if (!ctx.store.keepAlive(entry.lease))
-    throw new RegistryError(400017, 'leaseId not exist, instance not exist');
+  if (ctx.store.keepAlive(entry.lease)) return;
+  // While the store is unreachable the lease cannot be checked: answer 200 so clients do not
+  // re-register into an outage (service-center §8.3). The store renews it once it is back.
+  if (!ctx.store.health().ok) return;
+  throw new RegistryError(400017, 'leaseId not exist, instance not exist');
 }
 
 export function heartbeats(
