@@ -1,7 +1,8 @@
 /**
  * @module registry/main
- * Wires the registry: store → catalog → operations → HTTP routes + WebSocket watcher, registers
- * the registry itself as SERVICECENTER (so `health` lists it) and keeps that instance alive.
+ * Wires the registry: store (embedded, or etcd for replicas) → catalog (with self-preservation)
+ * → operations → HTTP routes + WebSocket watcher, and registers the registry itself as
+ * SERVICECENTER (./self-registration.ts) so `health` lists every replica.
  * `startRegistry` is what the CLI and other planes' integration tests call.
  */
 import { createServer, type Server } from 'node:http';
@@ -13,9 +14,8 @@ import { Catalog } from './catalog.ts';
 import { createConfigCenter } from './config-center/routes.ts';
 import { Router } from './http/router.ts';
 import { createRequestHandler } from './http/server.ts';
-import { DEFAULT_CONFIG, type RegistryConfig, type RegistryContext, SELF_NAME } from './ops/context.ts';
-import { registerInstance } from './ops/instances.ts';
-import { createService, parseService } from './ops/services.ts';
+import { DEFAULT_CONFIG, type RegistryConfig, type RegistryContext } from './ops/context.ts';
+import { registerSelf, type SelfRegistration } from './self-registration.ts';
 import { EmbeddedStore } from './storage/embedded-store.ts';
 import type { Store } from './storage/types.ts';
 import { Watcher, type WatcherOptions } from './watch/watcher.ts';
@@ -42,6 +42,11 @@ export interface RegistryOptions {
    * fault-injecting stores in tests). The registry closes it on close().
    */
   store?: Store;
+  /**
+   * Keep the data in an etcd v3 cluster instead (`dataDir` is then ignored): any number of
+   * registries on the same endpoints and namespace are interchangeable replicas.
+   */
+  etcd?: EtcdOptions;
   /** Serve the Kie-style config center (`/v1/{project}/kie/kv`) from the same store (default true). */
   configCenter?: boolean;
   logger?: Logger;
@@ -58,24 +63,89 @@ export interface RegistryServer {
   close(): Promise<void>;
 }
 
-const SELF_HEARTBEAT_MS = 30_000;
+export interface EtcdOptions {
+  /** Client URLs of the etcd members, `http://host:port` (validated by parseEtcdEndpoints). */
+  endpoints: readonly string[];
+  /** Key prefix inside etcd, so several registries can share one cluster (default none). */
+  namespace?: string;
+  /** Per-RPC timeout towards etcd, ms (the store's default when unset). */
+  rpcTimeoutMs?: number;
+}
+
+/**
+ * Parse `http://h:p[,http://h:p...]` (a list or one comma-separated string) into origins.
+ * Throws a RangeError naming `what` (the flag or option) and the bad entry.
+ */
+export function parseEtcdEndpoints(raw: string | readonly string[], what = 'etcd.endpoints'): string[] {
+  const parts = (typeof raw === 'string' ? [raw] : raw).flatMap((s) => s.split(','));
+  const out: string[] = [];
+  for (const part of parts) {
+    const s = part.trim();
+    if (s === '') continue;
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (
+      !u ||
+      (u.protocol !== 'http:' && u.protocol !== 'https:') ||
+      u.hostname === '' ||
+      u.port === '' ||
+      (u.pathname !== '/' && u.pathname !== '') ||
+      u.search ||
+      u.hash ||
+      u.username
+    )
+      throw new RangeError(`${what}: '${s}' is not an etcd client URL (want http://HOST:PORT)`);
+    if (!out.includes(u.origin)) out.push(u.origin);
+  }
+  if (out.length === 0) throw new RangeError(`${what}: needs at least one URL, e.g. http://127.0.0.1:2379`);
+  return out;
+}
+
+async function openStore(opts: RegistryOptions, clock: Clock, log: Logger): Promise<Store> {
+  if (opts.store) return opts.store;
+  if (opts.etcd) {
+    const endpoints = parseEtcdEndpoints(opts.etcd.endpoints);
+    // TODO(#8): static import once storage/etcd-store.ts lands.
+    const modPath = './storage/etcd-store.ts';
+    const { openEtcdStore } = (await import(modPath)) as {
+      openEtcdStore(o: Record<string, unknown>): Promise<Store>;
+    };
+    return openEtcdStore({
+      endpoints,
+      namespace: opts.etcd.namespace,
+      rpcTimeoutMs: opts.etcd.rpcTimeoutMs,
+      clock,
+      logger: log,
+    });
+  }
+  return EmbeddedStore.open({
+    dataDir: opts.dataDir || null,
+    clock,
+    sweepIntervalMs: opts.sweepIntervalMs,
+    compactBytes: opts.compactBytes,
+    onError: (err) => log.error({ err }, 'storage error'),
+    onRecovered: (info) => log.info(info, 'storage recovered'),
+  });
+}
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? createLogger('registry');
   const host = opts.host ?? '127.0.0.1';
-  const store: Store =
-    opts.store ??
-    (await EmbeddedStore.open({
-      dataDir: opts.dataDir || null,
-      clock,
-      sweepIntervalMs: opts.sweepIntervalMs,
-      compactBytes: opts.compactBytes,
-      onError: (err) => log.error({ err }, 'storage error'),
-      onRecovered: (info) => log.info(info, 'storage recovered'),
-    }));
-  const catalog = new Catalog(store);
+  const store = await openStore(opts, clock, log);
   const config: RegistryConfig = { ...DEFAULT_CONFIG, ...opts.config };
+  const catalog = new Catalog(store, {
+    clock,
+    logger: log,
+    instanceTtlSec: config.instanceTtlSec,
+    // Mass expiry after an outage is an etcd-cluster problem: the embedded store restarts every
+    // lease with a full TTL, so there the gate is off unless configured.
+    selfPreservation: { enabled: opts.etcd !== undefined, ...config.selfPreservation },
+  });
   const ctx: RegistryContext = { store, catalog, clock, config, self: null };
   const watcher = new Watcher(ctx, log, opts.watch);
   const configCenter = opts.configCenter === false ? null : createConfigCenter({ store, clock });
@@ -102,55 +172,43 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     await store.close();
     throw err;
   }
+  async function closeAll(): Promise<void> {
+    configCenter?.close();
+    await watcher.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    catalog.close();
+    await store.close();
+  }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
 
-  let selfTimer: { cancel(): void } | null = null;
+  let self: SelfRegistration | null = null;
   if (opts.registerSelf !== false) {
-    const tenant = 'default/default';
-    const svc = parseService(
-      {
-        appId: 'default',
-        serviceName: SELF_NAME,
-        alias: SELF_NAME,
-        version: config.version,
-        environment: config.environment,
-        level: 'BACK',
-        properties: { allowCrossApp: 'true' },
-      },
-      clock.now(),
-    );
-    const serviceId = await createService(ctx, tenant, svc);
-    // The embedded store serves one registry process, so SERVICECENTER instances left by an
-    // earlier run (a crash skips the deregistration in close) are stale: drop them now.
-    for (const e of [...(catalog.instancesOf(tenant, serviceId)?.values() ?? [])])
-      await store.revokeLease(e.lease);
-    const instanceId = await registerInstance(ctx, tenant, serviceId, {
-      hostName: host,
-      endpoints: [`rest://${urlHost}:${port}/`],
-      healthCheck: { mode: 'push', interval: 30, times: 3 },
-    });
-    ctx.self = { tenant, serviceId, instanceId };
-    selfTimer = clock.setInterval(() => {
-      const e = catalog.instance(tenant, serviceId, instanceId);
-      if (e) store.keepAlive(e.lease);
-    }, SELF_HEARTBEAT_MS);
+    try {
+      self = await registerSelf(ctx, {
+        endpoint: `rest://${urlHost}:${port}/`,
+        hostName: host,
+        shared: opts.etcd !== undefined,
+        log,
+      });
+    } catch (err) {
+      await closeAll();
+      throw err;
+    }
   }
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
-      selfTimer?.cancel();
+      self?.stop();
       configCenter?.close(); // answers held long-polls before the sockets go
       await watcher.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      // Deregister ourselves so a restart does not show a stale SERVICECENTER instance.
-      if (ctx.self) {
-        const e = catalog.instance(ctx.self.tenant, ctx.self.serviceId, ctx.self.instanceId);
-        if (e) await store.revokeLease(e.lease).catch(() => undefined);
-      }
+      // Deregister ourselves so no client keeps this replica's address.
+      await self?.deregister();
       catalog.close();
       await store.close();
     })();

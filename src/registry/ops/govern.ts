@@ -1,7 +1,8 @@
 /**
  * @module registry/ops/govern
- * Read-only views for dashboards (spec §6 "Governance"), health and version. Everything here is
- * derived from the catalog; nothing writes.
+ * Read-only views for dashboards (spec §6 "Governance"), health (every replica's SERVICECENTER
+ * instance and the self-preservation state) and version. Everything here is derived from the
+ * catalog; nothing writes.
  */
 import { arch, platform } from 'node:os';
 import { RegistryError } from '../errors.ts';
@@ -117,7 +118,12 @@ export function health(ctx: RegistryContext) {
   if (!h.ok) throw new RegistryError(400002, h.reason);
   if (!ctx.self) throw new RegistryError(400012, 'The registry has not registered itself.');
   const insts = [...(ctx.catalog.instancesOf(ctx.self.tenant, ctx.self.serviceId)?.values() ?? [])];
-  return insts.length > 0 ? { instances: insts.map((e) => e.inst) } : {};
+  // Every live replica (each registers itself), plus this replica's self-preservation state
+  // (an extension: service-center clients ignore unknown fields).
+  return {
+    ...(insts.length > 0 ? { instances: insts.map((e) => e.inst) } : {}),
+    selfPreservation: ctx.catalog.selfPreservation(),
+  };
 }
 
 export function version(ctx: RegistryContext, apiVersion: '3.0.0' | '4.0.0') {
