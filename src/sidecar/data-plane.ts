@@ -36,9 +36,9 @@ import { createInboundCallFactory } from './listeners/inbound.ts';
 import { createIngressCallFactory } from './listeners/ingress.ts';
 import { createOutboundCallFactory } from './listeners/outbound.ts';
 import { createEdgeServer, type EdgeLimits, type EdgeRoute, type EdgeServer } from './listeners/server.ts';
-import { routedSnapshot } from './routing/filter.ts';
+import { dataCenterOf } from './registration/payload.ts';
 import { type BalancerFactory, BalancerSet } from './steps/balancer-set.ts';
-import { createLoadBalance, type LoadBalanceDeps } from './steps/load-balance.ts';
+import { type CallerZone, createLoadBalance } from './steps/load-balance.ts';
 import { createLocalTarget } from './steps/local-target.ts';
 import { routeDecisionOf } from './steps/route.ts';
 import { createTransport } from './steps/transport.ts';
@@ -114,12 +114,15 @@ export function defaultMaskSecrets(config: SidecarConfig): unknown {
 
 const defaultBalancerFactory: BalancerFactory = (strategy) => createBalancer(strategy);
 
-/** The route step's decision for a call (if it ran and chose tags) as the balancer's endpoint subset. */
-const routeSubset: LoadBalanceDeps['subset'] = (call, snapshot) => {
-  const decision = routeDecisionOf(call);
-  if (decision === undefined || decision.tags === undefined) return undefined;
-  return { key: decision.routeKey, snapshot: routedSnapshot(snapshot, decision) };
-};
+/**
+ * The sidecar's own zone for zone-aware balancing: the same dataCenterInfo it registers
+ * (`region.name`/`region.availableZone` or `servicecomb.datacenter.*`), computed once per config
+ * version. Undefined when either part is missing (then every endpoint is equally near).
+ */
+export function callerZoneOf(config: SidecarConfig): CallerZone | undefined {
+  const dc = dataCenterOf(config);
+  return dc === undefined ? undefined : Object.freeze({ region: dc.region, availableZone: dc.availableZone });
+}
 
 function createUpstream(opts: UpstreamOptions = {}): Upstream {
   return opts.transport === 'undici' ? createUndiciUpstream(opts) : createHttpAgentUpstream(opts);
@@ -180,7 +183,12 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     const identity = { service: cfg.service.name };
     const outboundHandler = compose([
       ...(extra.outbound ?? []),
-      createLoadBalance({ directory: deps.directory, balancers: set, subset: routeSubset }),
+      createLoadBalance({
+        directory: deps.directory,
+        balancers: set,
+        route: routeDecisionOf,
+        zone: callerZoneOf(cfg),
+      }),
       transport,
     ]);
     return {

@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { fakeCall } from '../../../test/support/fake-call.ts';
 import { endpointOf, FakeDirectory, FakeRoundRobin } from '../../../test/support/fake-directory.ts';
 import { MeshError } from '../../shared/errors.ts';
+import type { Balancer, PickRequest } from '../balancer/types.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
+import type { Endpoint, ServiceSnapshot } from '../discovery/types.ts';
+import type { RouteDecision } from '../routing/types.ts';
 import { BalancerSet } from './balancer-set.ts';
 import { createLoadBalance } from './load-balance.ts';
 
@@ -71,19 +74,18 @@ test('exclude is passed to the balancer; nothing left → NO_ENDPOINTS; unknown 
   assert.equal(directory.lookups, 1, 'only the cache miss looked up');
 });
 
-test('a subset (route) gets a balancer of its own fed with the narrowed endpoints', async () => {
-  const { directory, eps, made, balancers } = setup();
+test('a route decision with tags gets a balancer of its own fed with the narrowed endpoints', async () => {
+  const { directory, made, balancers } = setup();
+  const v2: RouteDecision = { routeKey: 'x=b', tags: { x: 'b' }, rule: 0 };
   const lb = createLoadBalance({
     directory,
     balancers,
-    subset: (c, snapshot) =>
-      c.path === '/canary'
-        ? {
-            key: 'version=2',
-            snapshot: { ...snapshot, revision: `${snapshot.revision}|v2`, endpoints: [eps[1]!] },
-          }
-        : undefined,
+    route: (c) => (c.path === '/canary' ? v2 : undefined),
   });
+  directory.set('svc', [
+    { ...endpointOf({ host: '127.0.0.1', port: 1 }, 'a') },
+    { ...endpointOf({ host: '127.0.0.1', port: 2 }, 'b'), properties: { x: 'b' } },
+  ]);
   const canary = { ...call('svc'), path: '/canary' };
   await lb(canary, ok);
   await lb(canary, ok);
@@ -92,7 +94,96 @@ test('a subset (route) gets a balancer of its own fed with the narrowed endpoint
   await lb(plain, ok);
   assert.equal(plain.endpoint?.instanceId, 'a');
   assert.equal(made.length, 2);
-  assert.deepEqual(balancers.strategies(), { svc: 'rr', 'svc@version=2': 'rr' });
+  assert.deepEqual(balancers.strategies(), { svc: 'rr', 'svc@x=b': 'rr' });
+});
+
+/** A directory that keeps one snapshot per (service, app) and records where it was asked. */
+class AppDirectory extends FakeDirectory {
+  readonly byApp = new Map<string, ServiceSnapshot>();
+  readonly asked: string[] = [];
+  put(service: string, app: string, eps: Endpoint[]): void {
+    this.byApp.set(`${service}/${app}`, { serviceName: service, app, revision: '1', endpoints: eps });
+  }
+  override peek(service: string, app?: string): ServiceSnapshot | undefined {
+    this.asked.push(`${service}/${app ?? '(own)'}`);
+    return this.byApp.get(`${service}/${app ?? 'default'}`);
+  }
+}
+
+test("cross-app: a decision naming an app looks the service up in that app; others in the call's app", async () => {
+  const directory = new AppDirectory();
+  const mine = endpointOf({ host: '127.0.0.1', port: 1 }, 'mine');
+  const theirs = { ...endpointOf({ host: '127.0.0.1', port: 2 }, 'theirs'), app: 'other' };
+  directory.put('svc', 'default', [mine]);
+  directory.put('svc', 'other', [theirs]);
+  const balancers = new BalancerSet({ strategy: 'rr', perService: {} }, () => new FakeRoundRobin());
+  const cross: RouteDecision = { routeKey: 'app=other', tags: { app: 'other' }, app: 'other', rule: 0 };
+  const lb = createLoadBalance({ directory, balancers, route: (c) => (c.path === '/x' ? cross : undefined) });
+  const c1 = { ...call('svc'), path: '/x' };
+  await lb(c1, ok);
+  assert.equal(c1.endpoint?.instanceId, 'theirs');
+  const c2 = call('svc');
+  await lb(c2, ok);
+  assert.equal(c2.endpoint?.instanceId, 'mine');
+  assert.deepEqual(directory.asked, ['svc/other', 'svc/(own)']);
+});
+
+/** Records every PickRequest it is given. */
+class RecordingBalancer implements Balancer {
+  readonly requests: Array<PickRequest | undefined> = [];
+  readonly #rr = new FakeRoundRobin();
+  constructor(readonly name: string) {}
+  update(eps: readonly Endpoint[]): void {
+    this.#rr.update(eps);
+  }
+  pick(req?: PickRequest) {
+    this.requests.push(req);
+    return this.#rr.pick(req);
+  }
+  onStart(): void {}
+  onFinish(): void {}
+}
+
+test('pick() is told the caller zone (one shared request object) and, for SessionStickiness only, the session key', async () => {
+  const { directory } = setup();
+  const made: RecordingBalancer[] = [];
+  const balancers = new BalancerSet(
+    { strategy: 'LeastLoaded', perService: { sticky: { strategy: 'SessionStickiness' } } },
+    (s) => {
+      const b = new RecordingBalancer(s);
+      made.push(b);
+      return b;
+    },
+  );
+  directory.set('sticky', directory.peek('svc')!.endpoints);
+  const zone = { region: 'r1', availableZone: 'az1' };
+  const lb = createLoadBalance({ directory, balancers, zone });
+  const headers = ['Cookie', 'a=1; go-chassisLB=s-42; b=2', 'x-mesher-session', 'ignored'];
+  await lb({ ...call('svc'), headers }, ok);
+  await lb({ ...call('svc'), headers }, ok);
+  const plain = made[0]!;
+  assert.equal(plain.requests.length, 2);
+  assert.deepEqual(plain.requests[0], { zone });
+  assert.equal(plain.requests[0], plain.requests[1], 'the same frozen object every time');
+  assert.equal(
+    (plain.requests[0] as PickRequest).sessionKey,
+    undefined,
+    'no session key for other strategies',
+  );
+  await lb({ ...call('sticky'), headers }, ok);
+  await lb({ ...call('sticky'), headers: ['x-mesher-session', 'u-7'] }, ok);
+  await lb(call('sticky'), ok);
+  const sticky = made[1]!;
+  assert.deepEqual(
+    sticky.requests.map((r) => r?.sessionKey),
+    ['s-42', 'u-7', undefined],
+  );
+  assert.deepEqual(sticky.requests[0]!.zone, zone);
+  // Exclusions still reach the balancer, with the zone.
+  const ex = { ...call('svc'), exclude: new Set(['a@127.0.0.1:1']) };
+  await lb(ex, ok);
+  assert.equal(ex.endpoint?.instanceId, 'b');
+  assert.deepEqual(plain.requests.at(-1), { exclude: ex.exclude, zone });
 });
 
 test('a refused connection fails over to another instance (bodiless calls only); the last error surfaces', async () => {
