@@ -177,6 +177,7 @@ export function buildConfig(input: BuildInput, issues: ConfigIssue[], warnings: 
   }
   const registry: RegistryClientConfig = {
     addresses,
+    autodiscovery: reg.autodiscovery ?? false,
     watch: reg.watch ?? DEFAULTS['servicecomb.registry.watch'],
     refreshIntervalMs: duration(
       'servicecomb.registry.refreshInterval',

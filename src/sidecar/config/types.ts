@@ -50,6 +50,11 @@ export interface Listeners {
 export interface RegistryClientConfig {
   /** servicecomb.registry.address split on commas; tried in order with failover. */
   readonly addresses: readonly string[];
+  /**
+   * servicecomb.registry.autodiscovery, default false: also use the registry replicas listed by
+   * `/registry/health` (read every refreshInterval); the configured addresses are never dropped.
+   */
+  readonly autodiscovery?: boolean;
   /** servicecomb.registry.watch (WebSocket events), default false. */
   readonly watch: boolean;
   /** servicecomb.registry.refreshInterval in ms (default 30s; accepts "30s", "500ms", numbers as seconds). */

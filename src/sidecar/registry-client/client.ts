@@ -3,11 +3,14 @@
  * `createRegistryClient`: the HTTP implementation of `RegistryApi` against a ServiceComb
  * service-center v4 registry (ours or the real one). Paths are relative to
  * `/v4/{project}/registry`; every call sends `X-Domain-Name`; failover and timeouts live in
- * ./http-transport.ts, the WebSocket watcher in ./watcher.ts.
+ * ./http-transport.ts, the WebSocket watcher in ./watcher.ts, learning the other registry
+ * replicas (`autodiscovery`) in ./peer-discovery.ts.
  */
+import { type Clock, systemClock } from '../../shared/clock.ts';
 import type { RegistryClientConfig } from '../config/types.ts';
 import { RegistryError, SC_ERROR } from './errors.ts';
 import { parseEnvelope, RegistryTransport, type TransportResponse } from './http-transport.ts';
+import { type PeerDiscovery, startPeerDiscovery } from './peer-discovery.ts';
 import type {
   BatchFindItem,
   BatchFindItemResult,
@@ -34,15 +37,28 @@ export interface RegistryClientOptions {
   /** Client pings on the watch socket, ms (default 30000); a missing pong closes it. */
   watchPingIntervalMs?: number;
   userAgent?: string;
+  /** Period of the replica-list read when `autodiscovery` is on, ms (default: refreshIntervalMs, else 30000). */
+  autodiscoveryIntervalMs?: number;
+  /** Drives the autodiscovery timer (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The subset of RegistryClientConfig the client needs. */
-export type RegistryClientTarget = Pick<RegistryClientConfig, 'addresses' | 'project' | 'domain'>;
+export type RegistryClientTarget = Pick<RegistryClientConfig, 'addresses' | 'project' | 'domain'> &
+  Partial<Pick<RegistryClientConfig, 'autodiscovery' | 'refreshIntervalMs'>>;
+
+export interface RegistryClient extends RegistryApi {
+  /** Every address the client may use: the configured seeds, then learned replicas. */
+  readonly addresses: readonly string[];
+  currentAddress(): string;
+  /** Read the replica list now (a no-op promise when autodiscovery is off). */
+  discoverPeers(): Promise<void>;
+}
 
 export function createRegistryClient(
   config: RegistryClientTarget,
   opts: RegistryClientOptions = {},
-): RegistryApi & { readonly addresses: readonly string[]; currentAddress(): string } {
+): RegistryClient {
   const transport = new RegistryTransport({
     addresses: config.addresses,
     domain: config.domain || 'default',
@@ -55,6 +71,15 @@ export function createRegistryClient(
   const watches = new Set<WatchHandle>();
   const enc = encodeURIComponent;
   const inst = (sid: string, iid: string) => `${base}/microservices/${enc(sid)}/instances/${enc(iid)}`;
+  const peers: PeerDiscovery | null = config.autodiscovery
+    ? startPeerDiscovery({
+        transport,
+        base,
+        clock: opts.clock ?? systemClock,
+        intervalMs: opts.autodiscoveryIntervalMs ?? config.refreshIntervalMs ?? 30_000,
+        timeoutMs: opts.timeoutMs,
+      })
+    : null;
 
   async function call(
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
@@ -76,8 +101,11 @@ export function createRegistryClient(
   }
 
   return {
-    addresses: transport.pool.addresses,
+    get addresses() {
+      return transport.pool.addresses;
+    },
     currentAddress: () => transport.pool.current(),
+    discoverPeers: () => peers?.refresh() ?? Promise.resolve(),
 
     async existence(key: ServiceKey, o?: CallOptions): Promise<string | null> {
       const q = new URLSearchParams({
@@ -192,6 +220,7 @@ export function createRegistryClient(
     },
 
     async close() {
+      peers?.stop();
       for (const w of watches) w.close();
       watches.clear();
       await transport.close();
