@@ -53,3 +53,46 @@ test('percentages draw from the injected random', async () => {
   await assert.rejects(step(fakeCall(), async () => outcome(200)));
   assert.equal((await step(fakeCall(), async () => outcome(200))).status, 200);
 });
+
+test('a delay longer than the request timeout ends at the timeout with UPSTREAM_TIMEOUT, without calling upstream', async () => {
+  const { step, clock } = setup({
+    [`${PREFIX}delay.percent`]: 100,
+    [`${PREFIX}delay.fixedDelay`]: 5000,
+    'servicecomb.timeout.svc.requestMs': 1000,
+  });
+  let called = false;
+  let settled: unknown;
+  const call = fakeCall();
+  const p = step(call, async () => {
+    called = true;
+    return outcome(200);
+  }).then(
+    () => (settled = 'resolved'),
+    (e: unknown) => (settled = e),
+  );
+  assert.equal(call.deadlineMs, clock.now() + 1000, 'the deadline is fixed when the delay starts');
+  clock.advance(999);
+  await flush();
+  assert.equal(settled, undefined, 'still waiting before the timeout');
+  clock.advance(1);
+  await p;
+  assert.ok(isMeshError(settled) && settled.code === 'UPSTREAM_TIMEOUT', String(settled));
+  assert.equal(called, false);
+});
+
+test('a delay shorter than the timeout uses up part of it: the timeout step sees the same deadline', async () => {
+  const { step, clock } = setup({
+    [`${PREFIX}delay.percent`]: 100,
+    [`${PREFIX}delay.fixedDelay`]: 300,
+    'servicecomb.timeout.svc.requestMs': 1000,
+  });
+  const call = fakeCall();
+  let leftAtUpstream = -1;
+  const p = step(call, async (c) => {
+    leftAtUpstream = (c.deadlineMs ?? 0) - clock.now();
+    return outcome(200);
+  });
+  clock.advance(300);
+  assert.equal((await p).status, 200);
+  assert.equal(leftAtUpstream, 700);
+});
