@@ -76,7 +76,8 @@ test('a delay longer than the request timeout ends at the timeout with UPSTREAM_
   assert.equal(settled, undefined, 'still waiting before the timeout');
   clock.advance(1);
   await p;
-  assert.ok(isMeshError(settled) && settled.code === 'UPSTREAM_TIMEOUT', String(settled));
+  const err = settled as unknown;
+  assert.ok(isMeshError(err) && err.code === 'UPSTREAM_TIMEOUT', String(err));
   assert.equal(called, false);
 });
 
