@@ -36,6 +36,7 @@ import { createRegistryClient } from './registry-client/client.ts';
 import type { RegistryApi } from './registry-client/types.ts';
 import { createResilience, type Resilience } from './resilience.ts';
 import { createTelemetry } from './telemetry/index.ts';
+import { createSidecarTopology } from './topology/index.ts';
 
 const log = createLogger('sidecar');
 
@@ -189,6 +190,9 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   }
   // Throws a ConfigError on bad telemetry keys: start-up fails loudly, naming the key.
   const telemetry = createTelemetry({ config, clock, random, instanceId: opts.instanceId });
+  // Who calls whom: cumulative per-edge counters pushed to the registry every interval, read off
+  // the request metrics (nothing per request). Throws a ConfigError on bad mesher.topology.* keys.
+  const topology = createSidecarTopology({ config, metricsRegistry: telemetry.registry, clock });
   // Timeouts, retries with a budget, circuit breaker + fallback, outlier ejection, rate limits and
   // fault injection: built per config version, engines kept across reloads.
   const resilience = createResilience({ clock, random, counters: telemetry.counters });
@@ -256,6 +260,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
   startHealthChecks();
   registration.start();
   directory.start();
+  topology.start();
 
   // The file/env view of the config, and the config center's overrides laid over it.
   let baseConfig = config;
@@ -341,6 +346,7 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
         closeListeners: (inFlightTimeoutMs) => dataPlane.close({ drainMs: inFlightTimeoutMs }),
         release: async () => {
           directory.close();
+          await topology.close();
           await api.close();
           await telemetry.close();
         },
