@@ -1,20 +1,36 @@
 /**
  * @module registry/storage/store-contract
- * The contract suite every Store implementation must pass (embedded today, etcd later).
+ * The contract suite every Store implementation must pass (embedded and etcd).
  * `make(clock)` returns a fresh, empty store; the suite closes it.
+ *
+ * Lease expiry runs on the ManualClock by default. A backend whose leases expire on a clock it
+ * does not own (etcd) passes `{ leaseClock: 'real' }`: that variant uses short real TTLs and
+ * waits for the backend instead of moving the clock.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../shared/clock.ts';
 import type { Store, WatchEvent } from './types.ts';
 
-/** Wait (without a clock) until `cond` holds; fails after ~5 s. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait (without a clock) until `cond` holds; fails after `timeoutMs` (default ~5 s). */
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < deadline) await sleep(10);
   assert.ok(cond(), 'condition not reached');
 }
 
-export function runStoreContract(name: string, make: (clock: ManualClock) => Promise<Store>): void {
+export interface StoreContractOptions {
+  /** 'manual' (default): lease expiry follows the ManualClock. 'real': short real TTLs. */
+  leaseClock?: 'manual' | 'real';
+}
+
+export function runStoreContract(
+  name: string,
+  make: (clock: ManualClock) => Promise<Store>,
+  options: StoreContractOptions = {},
+): void {
   const withStore = (title: string, fn: (s: Store, clock: ManualClock) => Promise<void>) =>
     test(`${name}: ${title}`, async () => {
       const clock = new ManualClock();
@@ -101,23 +117,25 @@ export function runStoreContract(name: string, make: (clock: ManualClock) => Pro
     assert.deepEqual(seen, ['/h/1', '/h/2']);
   });
 
-  withStore('lease expiry deletes attached keys; keepalive postpones it', async (s, clock) => {
-    const lease = await s.grantLease(10_000);
-    await s.txn({ success: [{ type: 'put', key: '/l/1', value: 'x', lease }] });
-    const deleted: string[] = [];
-    s.watch('/l/', (evs) => deleted.push(...evs.filter((e) => e.type === 'DELETE').map((e) => e.kv.key)));
-    clock.advance(8_000);
-    assert.equal(s.keepAlive(lease), true);
-    clock.advance(8_000);
-    assert.ok(s.get('/l/1'), 'kept alive');
-    clock.advance(3_000);
-    assert.equal(s.get('/l/1'), undefined);
-    // Events are released once the expiry is durable, which may take an fsync.
-    await until(() => deleted.length > 0);
-    assert.deepEqual(deleted, ['/l/1']);
-    assert.equal(s.keepAlive(lease), false);
-    assert.equal(s.leaseTtl(lease), undefined);
-  });
+  if (options.leaseClock === 'real') realLeaseExpiry(withStore);
+  else
+    withStore('lease expiry deletes attached keys; keepalive postpones it', async (s, clock) => {
+      const lease = await s.grantLease(10_000);
+      await s.txn({ success: [{ type: 'put', key: '/l/1', value: 'x', lease }] });
+      const deleted: string[] = [];
+      s.watch('/l/', (evs) => deleted.push(...evs.filter((e) => e.type === 'DELETE').map((e) => e.kv.key)));
+      clock.advance(8_000);
+      assert.equal(s.keepAlive(lease), true);
+      clock.advance(8_000);
+      assert.ok(s.get('/l/1'), 'kept alive');
+      clock.advance(3_000);
+      assert.equal(s.get('/l/1'), undefined);
+      // Events are released once the expiry is durable, which may take an fsync.
+      await until(() => deleted.length > 0);
+      assert.deepEqual(deleted, ['/l/1']);
+      assert.equal(s.keepAlive(lease), false);
+      assert.equal(s.leaseTtl(lease), undefined);
+    });
 
   withStore('revoke deletes keys; put with an unknown lease is refused', async (s) => {
     const lease = await s.grantLease(60_000);
@@ -146,5 +164,31 @@ export function runStoreContract(name: string, make: (clock: ManualClock) => Pro
     const atResolve: string[][] = [];
     await p.then(() => atResolve.push([...seen]));
     assert.deepEqual(atResolve, [['/d/1']], 'delivered before the txn promise resolves');
+  });
+}
+
+/** The lease test on real time: etcd expires leases on its own clock (minimum TTL about 1-2 s). */
+function realLeaseExpiry(withStore: (title: string, fn: (s: Store) => Promise<void>) => unknown): void {
+  withStore('lease expiry deletes attached keys; keepalive postpones it (real TTLs)', async (s) => {
+    const lease = await s.grantLease(2_000);
+    assert.equal(s.leaseTtl(lease)?.ttlMs, 2_000);
+    await s.txn({ success: [{ type: 'put', key: '/l/1', value: 'x', lease }] });
+    assert.equal(s.get('/l/1')!.lease, lease);
+    const deleted: string[] = [];
+    s.watch('/l/', (evs) => deleted.push(...evs.filter((e) => e.type === 'DELETE').map((e) => e.kv.key)));
+    // Keep it alive for longer than its TTL.
+    for (const end = Date.now() + 3_000; Date.now() < end; ) {
+      assert.equal(s.keepAlive(lease), true);
+      await sleep(200);
+    }
+    assert.ok(s.get('/l/1'), 'kept alive past its TTL');
+    assert.deepEqual(deleted, []);
+    // Then stop: the lease expires and its key goes.
+    await until(() => deleted.length > 0, 15_000);
+    assert.deepEqual(deleted, ['/l/1']);
+    assert.equal(s.get('/l/1'), undefined);
+    // The backend may learn of the expiry from its next keepalive's answer.
+    await until(() => s.keepAlive(lease) === false);
+    assert.equal(s.leaseTtl(lease), undefined);
   });
 }

@@ -96,7 +96,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'COMPACTED' | 'CLOSED' | 'IO' | 'LEASE_NOT_FOUND' | 'CORRUPT';
+export type StoreErrorCode =
+  | 'COMPACTED'
+  | 'CLOSED'
+  | 'IO'
+  | 'LEASE_NOT_FOUND'
+  | 'CORRUPT'
+  /** The backend (etcd) cannot be reached or did not answer within the deadline. */
+  | 'UNAVAILABLE'
+  /** A key or option the backend cannot store (e.g. an etcd key not starting with "/"). */
+  | 'INVALID_ARGUMENT';
 
 const BRAND = Symbol.for('mesher.StoreError');
 
