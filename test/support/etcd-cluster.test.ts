@@ -28,6 +28,8 @@ test('3 members start healthy on distinct loopback ports, restart after kill and
     assert.match(e, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(JSON.parse(await health(e)).health, 'true');
   }
+  const leader = await cluster.leader();
+  assert.ok(leader >= 0 && leader < 3, `a leader among the members (${leader})`);
   await cluster.kill(1);
   assert.equal(cluster.running(1), false);
   assert.match(await health(cluster.endpoints[1]!), /^error: ECONNREFUSED/);

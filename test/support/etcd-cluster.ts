@@ -44,6 +44,8 @@ export interface EtcdCluster {
   stopAll(): Promise<void>;
   startAll(): Promise<void>;
   running(i: number): boolean;
+  /** Index of the current raft leader, or -1 if no running member names one. */
+  leader(): Promise<number>;
   /** Resolves once every running member answers /health with health "true". */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** The last ~16 KiB of member i's output (for failure messages). */
@@ -103,6 +105,39 @@ async function freePorts(n: number): Promise<number[]> {
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
+}
+
+/** POST /v3/maintenance/status (the gRPC gateway): this member's id and the leader it knows. */
+function status(port: number): Promise<{ member: string; leader: string } | null> {
+  return new Promise((resolve) => {
+    const opts = {
+      host: '127.0.0.1',
+      port,
+      path: '/v3/maintenance/status',
+      method: 'POST',
+      agent: false,
+      timeout: 1000,
+    };
+    const req = request(opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < 4096) body += c;
+      });
+      res.on('end', () => {
+        try {
+          const j = JSON.parse(body) as { header?: { member_id?: string }; leader?: string };
+          resolve(j.header?.member_id && j.leader ? { member: j.header.member_id, leader: j.leader } : null);
+        } catch {
+          resolve(null);
+        }
+      });
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end('{}');
+  });
 }
 
 /** GET /health on one member: true only for `{"health":"true"}`. */
@@ -257,6 +292,11 @@ async function createCluster(bin: string, size: number, opts: EtcdClusterOptions
       await waitHealthy();
     },
     running: (i) => members[i]?.proc != null,
+    async leader() {
+      const st = await Promise.all(members.map((m) => (m.proc ? status(m.clientPort) : null)));
+      const leaderId = st.find((x) => x)?.leader;
+      return leaderId ? st.findIndex((x) => x?.member === leaderId) : -1;
+    },
     waitHealthy,
     output: (i) => members[i]?.out ?? '',
     async close() {
