@@ -109,15 +109,12 @@ async function openStore(opts: RegistryOptions, clock: Clock, log: Logger): Prom
   if (opts.store) return opts.store;
   if (opts.etcd) {
     const endpoints = parseEtcdEndpoints(opts.etcd.endpoints);
-    // TODO(#8): static import once storage/etcd-store.ts lands.
-    const modPath = './storage/etcd-store.ts';
-    const { openEtcdStore } = (await import(modPath)) as {
-      openEtcdStore(o: Record<string, unknown>): Promise<Store>;
-    };
+    // Loaded only when used: the embedded registry never pulls in the gRPC client.
+    const { openEtcdStore } = await import('./storage/etcd-store.ts');
     return openEtcdStore({
       endpoints,
-      namespace: opts.etcd.namespace,
-      rpcTimeoutMs: opts.etcd.rpcTimeoutMs,
+      ...(opts.etcd.namespace !== undefined ? { namespace: opts.etcd.namespace } : {}),
+      ...(opts.etcd.rpcTimeoutMs !== undefined ? { rpcTimeoutMs: opts.etcd.rpcTimeoutMs } : {}),
       clock,
       logger: log,
     });

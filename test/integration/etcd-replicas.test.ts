@@ -23,7 +23,10 @@ before(async () => {
   etcd = await startEtcdCluster({ members: 3 });
   closers.push(() => etcd.close());
   const etcdOpts = { endpoints: etcd.endpoints, namespace: '/replicas' };
-  [a, b] = await Promise.all([0, 1].map(() => startRegistry({ port: 0, etcd: etcdOpts })));
+  [a, b] = (await Promise.all([0, 1].map(() => startRegistry({ port: 0, etcd: etcdOpts })))) as [
+    RegistryServer,
+    RegistryServer,
+  ];
   closers.push(
     () => a.close(),
     () => b.close(),

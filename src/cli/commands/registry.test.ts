@@ -18,7 +18,7 @@ test('--etcd takes a comma list of http(s) URLs; the env var is the fallback', (
   assert.deepEqual(ok(['--etcd=http://a:1'], { [ETCD_ENV]: 'http://b:2' }).etcd, ['http://a:1']);
   assert.equal(ok(['--in-memory'], { [ETCD_ENV]: 'http://b:2' }).etcd, null, 'an explicit store wins');
   assert.equal(ok([]).etcd, null);
-  assert.equal(ok(['--etcd', 'http://a:1', '--etcd-namespace', 'team-a/']).etcdNamespace, 'team-a/');
+  assert.equal(ok(['--etcd', 'http://a:1', '--etcd-namespace', '/team-a']).etcdNamespace, '/team-a');
 });
 
 test('bad values name the flag and the entry', () => {
@@ -32,8 +32,9 @@ test('bad values name the flag and the entry', () => {
     [[], { [ETCD_ENV]: 'nope' }, new RegExp(`${ETCD_ENV}: 'nope'`)],
     [['--etcd', 'http://a:1', '--data-dir', '/x'], {}, /--etcd and --data-dir cannot be used together/],
     [['--in-memory', '--etcd', 'http://a:1'], {}, /--in-memory and --etcd/],
-    [['--etcd-namespace', 'x'], {}, /--etcd-namespace needs --etcd/],
-    [['--etcd', 'http://a:1', '--etcd-namespace', 'a b'], {}, /invalid --etcd-namespace/],
+    [['--etcd-namespace', '/x'], {}, /--etcd-namespace needs --etcd/],
+    [['--etcd', 'http://a:1', '--etcd-namespace', '/a b'], {}, /invalid --etcd-namespace/],
+    [['--etcd', 'http://a:1', '--etcd-namespace', 'team'], {}, /invalid --etcd-namespace 'team'/],
   ];
   for (const [argv, env, re] of table) {
     const r = parseRegistryFlags(argv, env);

@@ -73,8 +73,8 @@ export function parseRegistryFlags(
       }
       case '--etcd-namespace': {
         const v = value();
-        if (v === undefined || !/^[A-Za-z0-9_./-]{1,128}$/.test(v))
-          return `mesher registry: invalid --etcd-namespace '${v ?? ''}' (1-128 of A-Z a-z 0-9 _ . / -)`;
+        if (v === undefined || !/^\/[A-Za-z0-9_./-]{0,127}$/.test(v))
+          return `mesher registry: invalid --etcd-namespace '${v ?? ''}' (a '/' then up to 127 of A-Z a-z 0-9 _ . / -)`;
         flags.etcdNamespace = v;
         break;
       }
