@@ -12,6 +12,7 @@
 import { ConfigCenterClient } from './config-center.ts';
 import { RegistryClient } from './registry.ts';
 import { SidecarAdminClient } from './sidecar-admin.ts';
+import { TopologyClient } from './topology.ts';
 
 export {
   ConfigCenterClient,
@@ -42,6 +43,13 @@ export {
   type SidecarVersion,
   type TrackedService,
 } from './sidecar-admin.ts';
+export {
+  type Topology,
+  TopologyClient,
+  type TopologyEdge,
+  type TopologyNode,
+  type TopologyVersionStats,
+} from './topology.ts';
 
 export interface ApiClientOptions {
   /** Registry base URL; the config center is served by the same process unless `configCenter` says otherwise. */
@@ -55,6 +63,8 @@ export interface ApiClientOptions {
 export interface ApiClient {
   readonly registry: RegistryClient;
   readonly config: ConfigCenterClient;
+  /** Who calls whom, aggregated by the registry from the sidecars' reports. */
+  readonly topology: TopologyClient;
   /** A client for one sidecar's admin API. */
   sidecar(adminUrl: string): SidecarAdminClient;
 }
@@ -64,6 +74,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   return {
     registry: new RegistryClient({ baseUrl: opts.registry, ...common }),
     config: new ConfigCenterClient({ baseUrl: opts.configCenter ?? opts.registry, ...common }),
+    topology: new TopologyClient({ baseUrl: opts.registry, ...common }),
     sidecar: (adminUrl) => new SidecarAdminClient({ baseUrl: adminUrl, timeoutMs: opts.timeoutMs }),
   };
 }

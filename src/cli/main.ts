@@ -42,6 +42,14 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<CommandMo
     describe: 'set, get or delete config center keys (governance applied live)',
     load: () => import('./commands/config.ts'),
   },
+  graph: {
+    describe: 'who calls whom: rate, errors and latency per edge (--dot for Graphviz)',
+    load: () => import('./commands/graph.ts'),
+  },
+  top: {
+    describe: 'per-service inbound rate, success ratio, p50/p99 and callers (--watch N)',
+    load: () => import('./commands/top.ts'),
+  },
   'sidecar-status': {
     describe: "show a sidecar's health, governance keys and route rules",
     load: () => import('./commands/config.ts').then((m) => ({ run: m.runSidecarStatus })),
