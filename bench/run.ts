@@ -1,10 +1,13 @@
 /**
  * @module bench/run
- * `npm run bench [-- --smoke] [--scenarios a,b] [--rounds N] [--seconds S]`: the data-plane
+ * `npm run bench [-- --smoke] [--scenarios a,b] [--rounds N] [--seconds S] [--features |
+ * --no-features]`: the data-plane
  * benchmark. Installs missing peers, starts the backend (nginx, core 0) and every scenario
  * (proxies on core 1) on loopback ports, warms them up, then runs rounds of short interleaved
  * slices (every measure over every scenario in turn), stops everything, prints the tables and
  * writes the raw slices plus the summary to bench/results/bench-<date>.json (and latest.json).
+ * The one-hop telemetry variants (issue 6) run in the same rotation on two measures only
+ * (bench/mesher/telemetry.ts); `--features` runs just them, `--no-features` leaves them out.
  * `--scaling` runs the scaling curve instead (bench/lib/scaling-run.ts). `--report FILE` re-renders the tables of a saved run without measuring.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { buildPlan, runSlice, type SliceRecord } from './lib/plan.ts';
 import { peakRssMb, processTree } from './lib/proc-stats.ts';
 import { Supervisor } from './lib/procs.ts';
 import { runScaling, scalingTable } from './lib/scaling-run.ts';
+import { FEATURE_MEASURES } from './lib/scenario.ts';
 import { startAll, verify } from './lib/setup.ts';
 import { rotate } from './lib/stats.ts';
 import { renderRun, type SavedRun } from './report/render.ts';
@@ -54,8 +58,10 @@ async function main(): Promise<number> {
     log('only one core: proxies share core 0 with the load generator');
   }
   const tools = ensureTools(['nginx', 'haproxy', 'wrk', 'h2load'], log);
-  const plan = buildPlan(args.smoke).filter((m) =>
-    m.kind === 'wrk' ? tools.has('wrk') : tools.has('h2load'),
+  const plan = buildPlan(args.smoke).filter(
+    (m) =>
+      (m.kind === 'wrk' ? tools.has('wrk') : tools.has('h2load')) &&
+      (!args.features || (FEATURE_MEASURES as readonly string[]).includes(m.id)),
   );
   const timing = { wrkSeconds: args.seconds, rateSeconds: args.seconds, loadCpu: cores.load };
   const loadTools = { wrk: tools.get('wrk'), h2load: tools.get('h2load') };
@@ -93,7 +99,7 @@ async function main(): Promise<number> {
     // Warm-up (JIT, connection pools): 64 connections, 1 KB, not recorded.
     const warm = plan.find((m) => m.kind === 'wrk');
     if (warm) {
-      for (const sc of scenarios) {
+      for (const sc of scenarios.filter((s) => !s.measures || s.measures.includes(warm.id))) {
         await runSlice(sup, loadTools, { ...timing, wrkSeconds: args.smoke ? 1 : 2 }, sc, warm, -1);
       }
     }
@@ -104,6 +110,7 @@ async function main(): Promise<number> {
       for (const m of plan) {
         for (const sc of rotate(scenarios, round)) {
           if (sup.stopping) return 130;
+          if (sc.measures && !sc.measures.includes(m.id)) continue;
           const rec = await runSlice(sup, loadTools, timing, sc, m, round);
           slices.push(rec);
           const detail = rec.error
@@ -133,6 +140,7 @@ async function main(): Promise<number> {
       summary,
       targets: checkTargets(summary),
       slices,
+      telemetryNotes: await setup.telemetryNotes(),
     };
     const out = renderRun(report);
     process.stdout.write(`${out}\n`);

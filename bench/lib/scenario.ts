@@ -1,7 +1,8 @@
 /**
  * @module bench/lib/scenario
- * What every benchmark scenario (direct, nginx, haproxy, Node peers, mesher one/two hops) hands
- * the runner: where to send requests, and which processes to charge CPU and memory to.
+ * What every benchmark scenario (direct, nginx, haproxy, Node peers, mesher one/two hops and the
+ * one-hop telemetry variants) hands the runner: where to send requests, which processes to charge
+ * CPU and memory to, and which measures it runs.
  */
 
 /** The fixed bodies the backend serves. */
@@ -26,6 +27,8 @@ export interface Scenario {
   target(body: BodySize): Target;
   /** Root pids of the proxy processes to measure (empty for `direct`); trees are summed. */
   proxyPids(): number[];
+  /** Measure ids this scenario runs (the telemetry variants run a short subset); all when absent. */
+  readonly measures?: readonly string[];
 }
 
 /** A scenario that could not be started, with the reason printed in the table. */
@@ -43,6 +46,10 @@ export const ALL_SCENARIOS = [
   'node-bare',
   'mesher1',
   'mesher2',
+  'mesher1-off',
+  'mesher1-trace1',
+  'mesher1-trace100',
+  'mesher1-alog',
 ] as const;
 export type ScenarioId = (typeof ALL_SCENARIOS)[number];
 
@@ -54,4 +61,24 @@ export const LABELS: Record<ScenarioId, string> = {
   'node-bare': 'Node bare proxy',
   mesher1: 'mesher 1 hop',
   mesher2: 'mesher 2 hops',
+  'mesher1-off': 'mesher 1 hop, telemetry off',
+  'mesher1-trace1': 'mesher 1 hop, tracing 1%',
+  'mesher1-trace100': 'mesher 1 hop, tracing 100%',
+  'mesher1-alog': 'mesher 1 hop, access log',
 };
+
+/**
+ * The telemetry-cost variants of the one-hop sidecar (issue 6). Each turns on one feature over
+ * `mesher1-off` (metrics, tracing and access log all off); the metrics-only case is `mesher1`
+ * itself (the default config). They run only the measures in FEATURE_MEASURES.
+ */
+export const FEATURE_SCENARIOS = [
+  'mesher1-off',
+  'mesher1-trace1',
+  'mesher1-trace100',
+  'mesher1-alog',
+] as const satisfies readonly ScenarioId[];
+export type FeatureScenarioId = (typeof FEATURE_SCENARIOS)[number];
+
+/** Throughput (1 KB, 64 connections) and the 1,000 rps latency/CPU slice. */
+export const FEATURE_MEASURES = ['max 1k c64', '1000 rps 1k'] as const;

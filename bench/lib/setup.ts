@@ -5,7 +5,15 @@
  * Skipped with the reason, and the run goes on with the rest.
  */
 import http from 'node:http';
+import { join } from 'node:path';
 import { type Mesh, startMesh, startMesher1, startMesher2 } from '../mesher/mesh.ts';
+import {
+  accessLogPath,
+  fileBytes,
+  startTraceSink,
+  type TraceSink,
+  telemetryVariant,
+} from '../mesher/telemetry.ts';
 import { startHaproxy } from '../peers/haproxy.ts';
 import { startBackend, startNginxProxy } from '../peers/nginx.ts';
 import { startNodePeer } from '../peers/node-proxies.ts';
@@ -31,6 +39,8 @@ export interface Setup {
   readonly backendPort: number;
   readonly scenarios: Scenario[];
   readonly skipped: Skipped[];
+  /** What the telemetry variants produced (spans received by the sink, access-log bytes). */
+  telemetryNotes(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -58,6 +68,7 @@ export async function startAll(
   const skipped: Skipped[] = [];
   let mesh: Mesh | undefined;
   let meshError: string | undefined;
+  let sink: TraceSink | undefined;
   for (const id of ids) {
     try {
       scenarios.push(await startOne(id));
@@ -72,6 +83,23 @@ export async function startAll(
     backendPort: backend.port,
     scenarios,
     skipped,
+    telemetryNotes: async () => {
+      const notes: string[] = [];
+      const ids = new Set(scenarios.map((s) => s.id));
+      if (sink) {
+        const st = await sink.stats();
+        notes.push(
+          st
+            ? `trace sink received ${st.requests} export requests, ${(st.bytes / 1e6).toFixed(1)} MB`
+            : 'trace sink did not answer',
+        );
+      }
+      if (ids.has('mesher1-alog')) {
+        const bytes = fileBytes(accessLogPath(join(sup.tmpDir, 'mesher1-alog')));
+        notes.push(`access log written: ${(bytes / 1e6).toFixed(1)} MB`);
+      }
+      return notes;
+    },
     close: async () => mesh?.close(),
   };
 
@@ -95,21 +123,34 @@ export async function startAll(
         return simple(id, p.port, () => [p.proc.pid]);
       }
       case 'mesher1':
-      case 'mesher2': {
-        if (meshError) throw new Error(meshError);
-        if (!mesh) {
-          try {
-            mesh = await startMesh(sup, cores.load);
-          } catch (err) {
-            meshError = `registry: ${err instanceof Error ? err.message : String(err)}`;
-            throw new Error(meshError);
-          }
-        }
+      case 'mesher2':
         return id === 'mesher1'
-          ? startMesher1(sup, mesh, cores.proxy, backend.port)
-          : startMesher2(sup, mesh, cores.proxy, backend.port);
+          ? startMesher1(sup, await meshOnce(), cores.proxy, backend.port)
+          : startMesher2(sup, await meshOnce(), cores.proxy, backend.port);
+      case 'mesher1-off':
+      case 'mesher1-trace1':
+      case 'mesher1-trace100':
+      case 'mesher1-alog': {
+        const m = await meshOnce();
+        if (id === 'mesher1-trace1' || id === 'mesher1-trace100')
+          sink ??= await startTraceSink(sup, cores.load);
+        const variant = telemetryVariant(id, join(sup.tmpDir, id), sink);
+        return startMesher1(sup, m, cores.proxy, backend.port, variant);
       }
     }
+  }
+
+  async function meshOnce(): Promise<Mesh> {
+    if (meshError) throw new Error(meshError);
+    if (!mesh) {
+      try {
+        mesh = await startMesh(sup, cores.load);
+      } catch (err) {
+        meshError = `registry: ${err instanceof Error ? err.message : String(err)}`;
+        throw new Error(meshError);
+      }
+    }
+    return mesh;
   }
 }
 

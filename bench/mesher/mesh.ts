@@ -5,6 +5,8 @@
  *    `bench-backend` through the v4 API (the bench keeps its lease alive with heartbeats);
  *  - mesher2: consumer sidecar → provider sidecar (inbound on 127.0.0.2, `--service-ports` to the
  *    backend) → backend, the provider sidecar registering itself as `bench-provider`.
+ *  - the one-hop telemetry variants (mesher1-off, -trace1, -trace100, -alog): mesher1 with extra
+ *    chassis.yaml lines from bench/mesher/telemetry.ts.
  * Sidecars are pinned to the proxy core with the default chain. Requests are sent to the
  * consumer's outbound listener with the destination service in the Host header (origin-form),
  * or absolute-form when MESHER_BENCH_ABSOLUTE=1.
@@ -23,6 +25,8 @@ const ABSOLUTE = process.env.MESHER_BENCH_ABSOLUTE === '1';
 
 export class Mesh {
   readonly timers: NodeJS.Timeout[] = [];
+  /** Set once bench-backend is registered (every one-hop scenario shares it). */
+  backendRegistered = false;
   constructor(
     readonly registryOrigin: string,
     readonly registry: Started,
@@ -36,7 +40,13 @@ export class Mesh {
   }
 }
 
-function writeConfig(dir: string, name: string, registry: string, listenIp: string): void {
+function writeConfig(
+  dir: string,
+  name: string,
+  registry: string,
+  listenIp: string,
+  extra: readonly string[] = [],
+): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'chassis.yaml'),
@@ -48,6 +58,7 @@ function writeConfig(dir: string, name: string, registry: string, listenIp: stri
       '  registry:',
       `    address: "${registry}"`,
       '    watch: true',
+      ...extra.map((l) => `  ${l}`),
       '',
     ].join('\n'),
   );
@@ -80,9 +91,16 @@ export async function startMesh(sup: Supervisor, registryCpu: string): Promise<M
   return new Mesh(origin, proc, new ScClient(origin, { connections: 2 }));
 }
 
-export async function startConsumer(sup: Supervisor, mesh: Mesh, id: string, cpu: string, service: string) {
+export async function startConsumer(
+  sup: Supervisor,
+  mesh: Mesh,
+  id: string,
+  cpu: string,
+  service: string,
+  extraConfig: readonly string[] = [],
+) {
   const dir = join(sup.tmpDir, id);
-  writeConfig(dir, `bench-consumer-${id}`, mesh.registryOrigin, '127.0.0.1');
+  writeConfig(dir, `bench-consumer-${id}`, mesh.registryOrigin, '127.0.0.1', extraConfig);
   const { proc, outbound: origin } = await sidecar(sup, id, cpu, dir);
   const ready = () =>
     ABSOLUTE ? proxyOk(origin, `http://${service}/__ready`) : httpOk(`${origin}/__ready`, service);
@@ -96,25 +114,43 @@ export async function startConsumer(sup: Supervisor, mesh: Mesh, id: string, cpu
   return { origin, proc };
 }
 
-/** mesher1: backend registered directly, one consumer sidecar in front. */
-export async function startMesher1(
-  sup: Supervisor,
-  mesh: Mesh,
-  cpu: string,
-  backendPort: number,
-): Promise<Scenario> {
+/** A one-hop sidecar with its own config lines (the telemetry variants, bench/mesher/telemetry.ts). */
+export interface OneHopVariant {
+  readonly id: string;
+  readonly label: string;
+  /** YAML lines under `servicecomb:` in chassis.yaml, indented as its children. */
+  readonly config: readonly string[];
+  readonly measures?: readonly string[];
+}
+
+/** Register the backend nginx as `bench-backend` once per mesh, with heartbeats kept up. */
+async function ensureBackend(mesh: Mesh, backendPort: number): Promise<void> {
+  if (mesh.backendRegistered) return;
+  mesh.backendRegistered = true;
   const { client, timers } = mesh;
   const sid = await client.createService(BACKEND_SERVICE);
   const iid = await client.registerInstance(sid, { endpoints: [`rest://127.0.0.1:${backendPort}`] });
   const t = setInterval(() => void client.heartbeat(sid, iid).catch(() => {}), 20_000);
   t.unref();
   timers.push(t);
-  const c = await startConsumer(sup, mesh, 'mesher1', cpu, BACKEND_SERVICE);
+}
+
+/** mesher1 (or a variant of it): backend registered directly, one consumer sidecar in front. */
+export async function startMesher1(
+  sup: Supervisor,
+  mesh: Mesh,
+  cpu: string,
+  backendPort: number,
+  variant: OneHopVariant = { id: 'mesher1', label: 'mesher 1 hop', config: [] },
+): Promise<Scenario> {
+  await ensureBackend(mesh, backendPort);
+  const c = await startConsumer(sup, mesh, variant.id, cpu, BACKEND_SERVICE, variant.config);
   return {
-    id: 'mesher1',
-    label: 'mesher 1 hop',
+    id: variant.id,
+    label: variant.label,
     target: (b) => meshTarget(c.origin, BACKEND_SERVICE, b),
     proxyPids: () => [c.proc.pid],
+    ...(variant.measures ? { measures: variant.measures } : {}),
   };
 }
 

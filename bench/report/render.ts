@@ -2,12 +2,13 @@
  * @module bench/report/render
  * The printed report of a data-plane run (also re-rendered from a saved JSON with
  * `--report FILE`): header with machine and commit, main table, latency table, legend, the
- * one-hop targets and the skipped scenarios.
+ * telemetry costs, the one-hop targets and the skipped scenarios.
  */
 import type { BenchArgs } from '../lib/args.ts';
 import { describeMachine, type MachineInfo } from '../lib/machine.ts';
 import type { Measure, SliceRecord } from '../lib/plan.ts';
 import type { Skipped } from '../lib/scenario.ts';
+import { FEATURE_LEGEND, featureCosts, featureTable } from './features.ts';
 import type { ScenarioSummary } from './summary.ts';
 import { LEGEND, latencyTable, mainTable } from './table.ts';
 import { type TargetCheck, targetsTable } from './targets.ts';
@@ -25,9 +26,12 @@ export interface SavedRun {
   readonly summary: readonly ScenarioSummary[];
   readonly targets: readonly TargetCheck[] | undefined;
   readonly slices: readonly SliceRecord[];
+  /** What the telemetry variants produced (spans at the sink, access-log size). */
+  readonly telemetryNotes?: readonly string[];
 }
 
 export function renderRun(r: SavedRun): string {
+  const features = featureCosts(r.summary, r.slices);
   return [
     `## Data-plane benchmark${r.args.smoke ? ' (smoke)' : ''}`,
     '',
@@ -41,6 +45,17 @@ export function renderRun(r: SavedRun): string {
     latencyTable(r.summary, r.plan),
     '',
     LEGEND,
+    ...(features
+      ? [
+          '',
+          'Telemetry costs (issue 6), one hop, against telemetry all off in this run:',
+          '',
+          featureTable(features),
+          '',
+          FEATURE_LEGEND,
+          ...(r.telemetryNotes?.length ? [`Check: ${r.telemetryNotes.join('; ')}.`] : []),
+        ]
+      : []),
     ...(r.targets
       ? ['', 'Issue 7 targets for one hop, against nginx in this run:', '', targetsTable(r.targets)]
       : []),
