@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Clock, systemClock, type TimerHandle } from '../shared/clock.ts';
 import { createLogger } from '../shared/log.ts';
+import type { ServiceResilienceView } from './admin/instances.ts';
 import { tcpProbe } from './admin/probes.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createAdminServer } from './admin/server.ts';
@@ -75,7 +76,7 @@ export interface DataPlaneDeps {
   readonly extraSteps?: (
     config: SidecarConfig,
     plane: PlaneServices,
-  ) => { outbound?: Step[]; inbound?: Step[] };
+  ) => { outbound?: Step[]; inbound?: Step[]; resilience?: (service: string) => ServiceResilienceView };
   readonly clock?: Clock;
 }
 
@@ -83,6 +84,11 @@ export interface DataPlaneDeps {
 export interface PlaneServices {
   /** The transport step as a function: sends `call` to `call.target` through the upstream pool. */
   readonly send: (call: CallContext) => Promise<Outcome>;
+  /**
+   * The service's current instance count in our own app, from discovery's cache (no I/O);
+   * undefined when the service is not cached. The outlier detectors size their ejection cap by it.
+   */
+  readonly endpointCount: (service: string) => number | undefined;
 }
 
 export interface ListenResult {
@@ -156,7 +162,12 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   let balancers = new BalancerSet(config.loadBalance, balancerFactory);
   let listening = false;
   const edge = config.mode === 'edge';
-  const plane: PlaneServices = { send: (call) => transport(call, noNext) };
+  const plane: PlaneServices = {
+    send: (call) => transport(call, noNext),
+    endpointCount: (service) => deps.directory.peek(service)?.endpoints.length,
+  };
+  // This config version's resilience view (circuits, ejections) for /v1/mesher/instances.
+  let resilienceView: ((service: string) => ServiceResilienceView) | undefined;
   let ingress: IngressTable | undefined;
   let ingressFlat: SidecarConfig['flat'] | undefined;
 
@@ -180,6 +191,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     // Parse the rules first: a bad rule fails before any step is built.
     const rules = edge ? ingressFor(cfg) : undefined;
     const extra = deps.extraSteps?.(cfg, plane) ?? {};
+    resilienceView = extra.resilience;
     const identity = { service: cfg.service.name };
     const outboundHandler = compose([
       ...(extra.outbound ?? []),
@@ -225,6 +237,10 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
           listening: () => listening,
           maskSecrets: deps.maskSecrets ?? defaultMaskSecrets,
           extraRoutes: deps.adminRoutes ?? {},
+          introspection: {
+            balancers: (service, app) => balancers.describe(service, app, config.service.app),
+            resilience: (service) => resilienceView?.(service),
+          },
         }),
       )
     : undefined;

@@ -15,6 +15,7 @@
  */
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/log.ts';
+import type { ServiceResilienceView } from './admin/instances.ts';
 import type { RouteTableView } from './admin/route-rule.ts';
 import type { Step } from './chain/types.ts';
 import { ConfigError } from './config/config-error.ts';
@@ -33,12 +34,26 @@ import { type EgressSettings, egressStepFor, parseEgressSettings } from './steps
 import { callerOf, createRoute, type RouteStep } from './steps/route.ts';
 import type { Telemetry } from './telemetry/index.ts';
 
-/** Further steps supplied per config version (resilience, later features). */
-export type StepSource = (config: SidecarConfig) => { outbound?: Step[]; inbound?: Step[] };
+/** What one config version's extra steps hand the data plane. */
+export interface AssembledSteps {
+  outbound: Step[];
+  inbound: Step[];
+  /** Circuit and ejections per service, for /v1/mesher/instances (from the resilience source). */
+  resilience?: (service: string) => ServiceResilienceView;
+}
+
+/**
+ * Further steps supplied per config version (resilience, later features). `plane` is the data
+ * plane's services when the assembler was given them (e.g. discovery's instance counts).
+ */
+export type StepSource = (
+  config: SidecarConfig,
+  plane?: PlaneServices,
+) => { outbound?: Step[]; inbound?: Step[]; resilience?: (service: string) => ServiceResilienceView };
 
 export interface StepAssembler {
   /** Without `plane` (no transport to lend) the egress step is left out. */
-  (config: SidecarConfig, plane?: PlaneServices): { outbound: Step[]; inbound: Step[] };
+  (config: SidecarConfig, plane?: PlaneServices): AssembledSteps;
   readonly routes: RouteTableView;
 }
 
@@ -82,7 +97,7 @@ export function createStepAssembler(deps: {
     return egress;
   };
 
-  const assemble = (config: SidecarConfig, plane?: PlaneServices) => {
+  const assemble = (config: SidecarConfig, plane?: PlaneServices): AssembledSteps => {
     if (lastFlat !== undefined && lastFlat !== config.flat) {
       const r = reloadRouteTable(config.flat, table);
       if (r.accepted) table = r.table;
@@ -112,17 +127,19 @@ export function createStepAssembler(deps: {
     const observe = deps.telemetry.steps(config);
     const outbound: Step[] = [...observe.outbound, route];
     const inbound: Step[] = [...observe.inbound, route];
+    let resilience: AssembledSteps['resilience'];
     for (const source of deps.more ?? []) {
-      const extra = source(config);
+      const extra = source(config, plane);
       outbound.push(...(extra.outbound ?? []));
       inbound.push(...(extra.inbound ?? []));
+      resilience ??= extra.resilience;
     }
     if (plane !== undefined) {
       const e = egressFor(config);
       // Nothing to send outside: leave the step out rather than pay a pass-through per call.
       if (e.table.rules.length > 0 || e.table.passthrough) outbound.push(egressStepFor(e, plane.send));
     }
-    return { outbound, inbound };
+    return { outbound, inbound, ...(resilience ? { resilience } : {}) };
   };
   return Object.assign(assemble, {
     routes: {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fakeCall, outcome } from '../../test/support/fake-call.ts';
+import { fakeCall, fakeUpstream, outcome } from '../../test/support/fake-call.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { isMeshError } from '../shared/errors.ts';
 import { compose } from './chain/compose.ts';
@@ -103,4 +103,24 @@ test('counters see retries, circuit transitions and faults', async () => {
   assert.ok(seen.includes('retry svc'));
   assert.ok(seen.includes('circuit svc open'));
   assert.ok(seen.includes('fault f abort'));
+});
+
+test("the outlier cap counts the service's instances from the data plane, and serviceView shows circuit and ejections", async () => {
+  const clock = new ManualClock();
+  const r = createResilience({ clock, random: seededRandom(1) });
+  const flat = {
+    'cse.loadbalance.retryEnabled': false,
+    'servicecomb.outlierDetection.consecutiveFailures': 1,
+  };
+  const { outbound, resilience } = r.steps(cfg(flat), {
+    endpointCount: (s) => (s === 'svc' ? 10 : undefined),
+  });
+  const { next } = fakeUpstream(['a', 'b', 'c'], () => 503);
+  const run = compose(outbound, next);
+  for (let i = 0; i < 3; i++) await run(fakeCall());
+  const view = resilience('svc');
+  assert.equal(view.outlier?.known, 10);
+  assert.equal(view.outlier?.ejected, 3, '50% of 10 instances may go, not 50% of the 3 seen');
+  assert.equal(view.circuit?.state, 'closed');
+  assert.deepEqual(r.serviceView('unknown'), {});
 });

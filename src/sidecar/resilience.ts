@@ -11,10 +11,14 @@
  *   inbound:  … route → rate-limit (per source service, global) → local-target → transport
  *
  * Wire it with `createStepAssembler({ more: [resilience.steps] })` and mount `adminHandler` at
- * `/v1/mesher/resilience` (snapshot of circuits, ejections, budgets, limits and faults).
+ * `/v1/mesher/resilience` (snapshot of circuits, ejections, budgets, limits and faults). Given the
+ * data plane's services, the outlier detectors count the service's instances from discovery (for
+ * the ejection cap) and `/v1/mesher/instances` shows each instance's circuit and ejection
+ * (`steps(...).resilience`).
  */
 import type { Clock, Random } from '../shared/clock.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import type { ServiceResilienceView } from './admin/instances.ts';
 import type { AdminHandler } from './admin/types.ts';
 import { CircuitBreaker } from './breaker/circuit-breaker.ts';
 import type { BreakerConfig } from './breaker/types.ts';
@@ -49,9 +53,23 @@ export interface ResilienceDeps {
   readonly replayMaxBytes?: number;
 }
 
+/** What the resilience steps borrow from the data plane (src/sidecar/data-plane.ts `PlaneServices`). */
+export interface ResiliencePlane {
+  /** The service's current instance count in our own app (discovery cache, no I/O). */
+  readonly endpointCount?: (service: string) => number | undefined;
+}
+
 export interface Resilience {
-  /** A `StepSource` for src/sidecar/extra-steps.ts: the steps for one config version. */
-  steps(config: SidecarConfig): { outbound: Step[]; inbound: Step[] };
+  /**
+   * A `StepSource` for src/sidecar/extra-steps.ts: the steps for one config version, and the
+   * per-service view for /v1/mesher/instances.
+   */
+  steps(
+    config: SidecarConfig,
+    plane?: ResiliencePlane,
+  ): { outbound: Step[]; inbound: Step[]; resilience: (service: string) => ServiceResilienceView };
+  /** Circuit and outlier state of one service (admin API). */
+  serviceView(service: string): ServiceResilienceView;
   /** Circuits, ejections, budgets, limits, faults and the last rejected change (admin API). */
   snapshot(): ResilienceSnapshot;
   /** GET → 200 snapshot; other methods → 405. */
@@ -92,8 +110,10 @@ export function createResilience(deps: ResilienceDeps): Resilience {
   const budgets = new PerService<RetryBudgetConfig, RetryBudget>(
     (_s, config) => new RetryBudget(config, { clock }),
   );
+  // Set from the data plane's services: read only when a detector considers an ejection.
+  let endpointCount: ResiliencePlane['endpointCount'];
   const detectors = new PerService<OutlierConfig, TrackedDetector>((service, config) => ({
-    detector: new OutlierDetector(config, { clock, service }),
+    detector: new OutlierDetector(config, { clock, service, endpointCount: () => endpointCount?.(service) }),
     service,
     published: new Set(),
   }));
@@ -133,7 +153,8 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     return policies;
   }
 
-  function steps(config: SidecarConfig): { outbound: Step[]; inbound: Step[] } {
+  function steps(config: SidecarConfig, plane?: ResiliencePlane) {
+    if (plane?.endpointCount !== undefined) endpointCount = plane.endpointCount;
     const p = load(config);
     const outbound: Step[] = [];
     // Kept even without service limits (then one Map miss per call): route rules may carry their own.
@@ -148,7 +169,15 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     const inbound: Step[] = [];
     if (hasLimits(p.rateLimit.provider))
       inbound.push(createProviderRateLimit({ limiter: providerLimiter!, clock, counters }));
-    return { outbound, inbound };
+    return { outbound, inbound, resilience: serviceView };
+  }
+
+  function serviceView(service: string): ServiceResilienceView {
+    let circuit: ServiceResilienceView['circuit'];
+    for (const [s, b] of breakers.entries()) if (s === service) circuit = { ...b.counters() };
+    let outlier: ServiceResilienceView['outlier'];
+    for (const [s, t] of detectors.entries()) if (s === service) outlier = t.detector.snapshot();
+    return { ...(circuit ? { circuit } : {}), ...(outlier ? { outlier } : {}) };
   }
 
   function snapshot(): ResilienceSnapshot {
@@ -183,6 +212,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
 
   return {
     steps,
+    serviceView,
     snapshot,
     adminHandler,
     policies: () => policies ?? load({ flat: {} } as unknown as SidecarConfig),

@@ -6,6 +6,7 @@
  */
 import type { SidecarConfig } from '../config/types.ts';
 import type { ServiceDirectory } from '../discovery/types.ts';
+import type { InstanceIntrospection } from './instances.ts';
 
 export interface AdminReply {
   readonly status: number;
@@ -44,6 +45,8 @@ export interface AdminDeps {
   readonly listening: () => boolean;
   /** Masks secrets before the config is shown (the config module's `maskSecrets`). */
   readonly maskSecrets: (config: SidecarConfig) => unknown;
+  /** Live balancer, ejection and circuit state for /v1/mesher/instances (absent: discovery only). */
+  readonly introspection?: InstanceIntrospection;
   /** How long one probe may take before it counts as failed. Default 2000. */
   readonly probeTimeoutMs?: number;
   /**

@@ -23,7 +23,7 @@ import type { BalancerDeps } from './base.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { parseOptions } from './options.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
-import type { PickRequest, PickResult } from './types.ts';
+import type { EndpointStats, PickRequest, PickResult } from './types.ts';
 
 export const SESSION_STICKINESS_OPTIONS = {
   sessionTimeoutInSeconds: { default: 30, min: 0.001, max: 86_400, doc: 'idle time before re-mapping, s' },
@@ -73,6 +73,13 @@ export class SessionStickinessBalancer extends RoundRobinBalancer {
   /** Whether `sessionKey` is currently mapped (for tests and the admin API). */
   hasSession(sessionKey: string): boolean {
     return this.#sessions.has(sessionKey);
+  }
+
+  /** Per-endpoint stats plus the sessions mapped to each endpoint (admin API; O(sessions)). */
+  override stats(): readonly EndpointStats[] {
+    const perKey = new Map<string, number>();
+    for (const s of this.#sessions.values()) perKey.set(s.endpointKey, (perKey.get(s.endpointKey) ?? 0) + 1);
+    return this.states.map((st) => ({ ...st.stats(), sessions: perKey.get(st.endpoint.key) ?? 0 }));
   }
 
   override pick(req?: PickRequest): PickResult {

@@ -48,4 +48,8 @@ export interface EndpointStats {
   readonly latencyMs: number | null;
   /** Failures in a row (reset by a success). */
   readonly consecutiveFailures: number;
+  /** WeightedResponse: this endpoint's share of the total weight, % (what its picks follow). */
+  readonly weightPercent?: number;
+  /** SessionStickiness: sessions currently mapped to this endpoint. */
+  readonly sessions?: number;
 }

@@ -18,6 +18,7 @@ import { excluded } from './choose.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { parseOptions } from './options.ts';
 import { RANDOM30_RANGE } from './random-source.ts';
+import type { EndpointStats } from './types.ts';
 
 export const WEIGHTED_RESPONSE_OPTIONS = {
   decayMs: { default: 10_000, min: 1, max: 3_600_000, doc: 'latency decay time constant, ms' },
@@ -67,6 +68,17 @@ export class WeightedResponseBalancer extends EndpointSetBalancer {
     const out = new Map<string, number>();
     for (let i = 0; i < this.states.length; i++) out.set(this.states[i]!.endpoint.key, this.#weights[i]!);
     return out;
+  }
+
+  /** Per-endpoint stats plus each endpoint's share of the weight, % (admin API; rebuilds first). */
+  override stats(): readonly EndpointStats[] {
+    this.#rebuild(this.clock.now());
+    let total = 0;
+    for (let i = 0; i < this.states.length; i++) total += this.#weights[i]!;
+    return this.states.map((st, i) => ({
+      ...st.stats(),
+      weightPercent: total > 0 ? Math.round((this.#weights[i]! / total) * 10_000) / 100 : 0,
+    }));
   }
 
   protected override endpointsChanged(): void {

@@ -128,3 +128,37 @@ test('ejections are published on diagnostics_channel', () => {
   }
   assert.deepEqual(seen, [{ service: 'server2', key: 'a', untilMs: 30_000, timesEjected: 1 }]);
 });
+
+test("the cap counts the service's endpoints from discovery, not only the ones that reported", () => {
+  const clock = new ManualClock(0);
+  const config = { ...DEFAULT_SERVICE_POLICY.outlier, consecutiveFailures: 1, maxEjectionPercent: 50 };
+  let count: number | undefined = 10;
+  const det = new OutlierDetector(config, { clock, endpointCount: () => count });
+  // Only 3 of the 10 endpoints have failed (and reported at all): 50% of 10 = 5, so all 3 go out.
+  for (const k of ['a', 'b', 'c']) det.report(k, false);
+  assert.equal(det.ejectedKeys().size, 3);
+  assert.equal(det.snapshot().known, 10);
+  // Without the count it would have been 50% of the 3 seen = 1.
+  const blind = new OutlierDetector(config, { clock });
+  for (const k of ['a', 'b', 'c']) blind.report(k, false);
+  assert.equal(blind.ejectedKeys().size, 1);
+  // An unknown count falls back to the endpoints seen.
+  count = undefined;
+  const fallback = new OutlierDetector(config, { clock, endpointCount: () => count });
+  for (const k of ['a', 'b', 'c']) fallback.report(k, false);
+  assert.equal(fallback.ejectedKeys().size, 1);
+});
+
+test('the snapshot says why an endpoint was ejected', () => {
+  const { det } = make({ consecutiveFailures: 3, failureRatePercent: 50, failureRateMinRequests: 4 });
+  fail(det, 'a', 3);
+  for (let i = 0; i < 4; i++) {
+    det.report('b', true);
+    det.report('b', false);
+  }
+  const byKey = new Map(det.snapshot().endpoints.map((e) => [e.key, e]));
+  assert.equal(byKey.get('a')!.reason, 'consecutiveFailures');
+  assert.equal(byKey.get('a')!.detail, '3 failures in a row');
+  assert.equal(byKey.get('b')!.reason, 'failureRate');
+  assert.match(byKey.get('b')!.detail!, /^2 of 4 calls failed/);
+});

@@ -7,9 +7,12 @@
  * least `failureRateMinRequests` calls in the rolling window, `failureRatePercent` of them failed.
  * The n-th ejection lasts min(maxEjectionMs, baseEjectionMs × n); the count decays to zero once an
  * endpoint has stayed in for maxEjectionMs. Ejected endpoints return by themselves (checked lazily
- * against the clock: no timers) with fresh statistics. At most `maxEjectionPercent` of the known
- * endpoints are out at once (rounded down, but at least one when there are two or more
- * endpoints and the percentage is above zero), so the detector never empties a service.
+ * against the clock: no timers) with fresh statistics. At most `maxEjectionPercent` of the
+ * service's endpoints are out at once (rounded down, but at least one when there are two or more
+ * endpoints and the percentage is above zero), so the detector never empties a service. The
+ * endpoint count comes from `setEndpoints`, else from the `endpointCount` source (the sidecar
+ * passes discovery's current instance count, read only when an ejection is considered), else the
+ * endpoints the detector has seen reports for.
  *
  * Hot path: `report`, `isEjected` and `ejectedKeys` are O(1) amortised (the expiry sweep runs only
  * when the earliest ejection is due) and allocation-free after an endpoint's first report.
@@ -36,11 +39,18 @@ export interface OutlierConfig {
   readonly maxEjectionPercent: number;
 }
 
+/** Which trigger ejected an endpoint. */
+export type EjectionReason = 'consecutiveFailures' | 'failureRate';
+
 export interface EndpointHealth {
   readonly key: string;
   readonly ejected: boolean;
   /** Epoch ms when the current ejection ends (0 when not ejected). */
   readonly ejectedUntil: number;
+  /** Why the current (or, when back in, the last) ejection happened; absent if never ejected. */
+  readonly reason?: EjectionReason;
+  /** What the trigger saw: e.g. `5 failures in a row`, `12 of 20 calls failed in the window`. */
+  readonly detail?: string;
   readonly timesEjected: number;
   readonly consecutiveFailures: number;
   readonly windowRequests: number;
@@ -71,6 +81,8 @@ interface EndpointState {
   times: number;
   /** When the last ejection ended (0 = never ejected). */
   returnedAt: number;
+  reason: EjectionReason | undefined;
+  detail: string | undefined;
 }
 
 export function validateOutlierConfig(c: OutlierConfig): void {
@@ -98,6 +110,7 @@ export class OutlierDetector {
   readonly #clock: Clock;
   readonly #service: string;
   readonly #maxEndpoints: number;
+  readonly #endpointCount: (() => number | undefined) | undefined;
   readonly #states = new Map<string, EndpointState>();
   readonly #ejected = new Set<string>();
   /** Endpoint count from the last setEndpoints(); -1 = unknown (use tracked count). */
@@ -108,13 +121,23 @@ export class OutlierDetector {
 
   constructor(
     config: OutlierConfig,
-    deps: { readonly clock: Clock; readonly service?: string; readonly maxEndpoints?: number },
+    deps: {
+      readonly clock: Clock;
+      readonly service?: string;
+      readonly maxEndpoints?: number;
+      /**
+       * The service's current endpoint count (discovery), asked only when an ejection is
+       * considered and for snapshots; undefined answers fall back to the endpoints seen.
+       */
+      readonly endpointCount?: () => number | undefined;
+    },
   ) {
     validateOutlierConfig(config);
     this.config = config;
     this.#clock = deps.clock;
     this.#service = deps.service ?? '';
     this.#maxEndpoints = deps.maxEndpoints ?? 10_000;
+    this.#endpointCount = deps.endpointCount;
   }
 
   /**
@@ -149,6 +172,8 @@ export class OutlierDetector {
         ejectedUntil: 0,
         times: 0,
         returnedAt: 0,
+        reason: undefined,
+        detail: undefined,
       };
       this.#states.set(key, st);
     }
@@ -161,14 +186,17 @@ export class OutlierDetector {
     st.consecutive++;
     st.window.add(FAILURES);
     const c = this.config;
-    let trip = c.consecutiveFailures > 0 && st.consecutive >= c.consecutiveFailures;
-    if (!trip && c.failureRatePercent > 0) {
+    if (c.consecutiveFailures > 0 && st.consecutive >= c.consecutiveFailures) {
+      this.#eject(key, st, 'consecutiveFailures');
+    } else if (c.failureRatePercent > 0) {
       const requests = st.window.sum(REQUESTS);
-      trip =
+      if (
         requests >= c.failureRateMinRequests &&
-        st.window.sum(FAILURES) * 100 >= c.failureRatePercent * requests;
+        st.window.sum(FAILURES) * 100 >= c.failureRatePercent * requests
+      ) {
+        this.#eject(key, st, 'failureRate');
+      }
     }
-    if (trip) this.#eject(key, st);
   }
 
   isEjected(key: string): boolean {
@@ -195,6 +223,7 @@ export class OutlierDetector {
         key,
         ejected: st.ejectedUntil !== 0,
         ejectedUntil: st.ejectedUntil,
+        ...(st.reason === undefined ? {} : { reason: st.reason, detail: st.detail }),
         timesEjected: st.times,
         consecutiveFailures: st.consecutive,
         windowRequests: st.window.sum(REQUESTS),
@@ -211,7 +240,9 @@ export class OutlierDetector {
   }
 
   #knownCount(): number {
-    return this.#known >= 0 ? this.#known : this.#states.size;
+    if (this.#known >= 0) return this.#known;
+    const n = this.#endpointCount?.();
+    return n !== undefined && n > 0 ? n : this.#states.size;
   }
 
   #maxEjectable(): number {
@@ -221,13 +252,18 @@ export class OutlierDetector {
     return Math.max(1, Math.floor((known * pct) / 100));
   }
 
-  #eject(key: string, st: EndpointState): void {
+  #eject(key: string, st: EndpointState, reason: EjectionReason): void {
     if (this.#ejected.size >= this.#maxEjectable()) {
       this.#skipped++;
       return;
     }
     const now = this.#clock.now();
     const c = this.config;
+    st.reason = reason;
+    st.detail =
+      reason === 'consecutiveFailures'
+        ? `${st.consecutive} failures in a row`
+        : `${st.window.sum(FAILURES)} of ${st.window.sum(REQUESTS)} calls failed in the last ${c.windowMs} ms`;
     if (st.returnedAt !== 0 && now - st.returnedAt >= c.maxEjectionMs) st.times = 0; // behaved long enough
     st.times++;
     const duration = Math.min(c.maxEjectionMs, c.baseEjectionMs * st.times);

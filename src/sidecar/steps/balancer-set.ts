@@ -6,6 +6,7 @@
  * A new set built for a new config version adopts the old set's balancers whose strategy did not
  * change, so per-endpoint state (load, latency) survives hot reloads.
  */
+import type { BalancerView } from '../admin/instances.ts';
 import type { Balancer } from '../balancer/types.ts';
 import type { LoadBalanceConfig } from '../config/types.ts';
 import type { ServiceSnapshot } from '../discovery/types.ts';
@@ -14,6 +15,10 @@ import type { ServiceSnapshot } from '../discovery/types.ts';
 export type BalancerFactory = (strategy: string) => Balancer;
 
 interface Entry {
+  readonly service: string;
+  /** The app as passed to `get` (undefined = the caller's own app). */
+  readonly app: string | undefined;
+  readonly subset: string | undefined;
   readonly strategy: string;
   readonly balancer: Balancer;
   /** The snapshot object last fed in (identity check first, revision as the fallback). */
@@ -31,8 +36,7 @@ export class BalancerSet {
     this.#factory = factory;
     if (previous) {
       for (const [key, entry] of previous.#entries) {
-        const service = key.includes('\u0000') ? key.slice(0, key.indexOf('\u0000')) : key;
-        if (this.#strategyFor(service) === entry.strategy) this.#entries.set(key, entry);
+        if (this.#strategyFor(entry.service) === entry.strategy) this.#entries.set(key, entry);
       }
     }
   }
@@ -51,7 +55,15 @@ export class BalancerSet {
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       const strategy = this.#strategyFor(service);
-      entry = { strategy, balancer: this.#factory(strategy), snapshot: undefined, revision: undefined };
+      entry = {
+        service,
+        app,
+        subset,
+        strategy,
+        balancer: this.#factory(strategy),
+        snapshot: undefined,
+        revision: undefined,
+      };
       this.#entries.set(key, entry);
     }
     if (entry.snapshot !== snapshot) {
@@ -62,6 +74,19 @@ export class BalancerSet {
       entry.snapshot = snapshot;
     }
     return entry.balancer;
+  }
+
+  /**
+   * Every balancer of `service` in `app` (`ownApp` is what an undefined app meant): the default
+   * selection's and one per route subset, with their per-endpoint stats. Admin path, not hot.
+   */
+  describe(service: string, app: string, ownApp: string): BalancerView[] {
+    const out: BalancerView[] = [];
+    for (const e of this.#entries.values()) {
+      if (e.service !== service || (e.app ?? ownApp) !== app) continue;
+      out.push({ route: e.subset ?? '*', strategy: e.strategy, endpoints: e.balancer.stats?.() ?? [] });
+    }
+    return out;
   }
 
   /** Strategy name per tracked service (admin/debugging). */
