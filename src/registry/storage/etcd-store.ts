@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../../shared/log.ts';
 import { KeyCodec, txnWrote } from './etcd-codec.ts';
 import { EtcdLeases } from './etcd-leases.ts';
 import { EtcdMirror } from './etcd-mirror.ts';
-import { EtcdRpc } from './etcd-rpc.ts';
+import { EtcdRpc, holdOpen } from './etcd-rpc.ts';
 import { EtcdWatch, rangeAll } from './etcd-watch.ts';
 import type { KeyValue, Store, TxnRequest, TxnResult, WatchListener } from './types.ts';
 import { StoreError } from './types.ts';
@@ -48,8 +48,15 @@ export interface EtcdStore extends Store {
 
 const DEFAULTS = { namespace: '/mesher', rpcTimeoutMs: 3_000 } as const;
 
-/** Connect, load the namespace into the mirror and start watching. Rejects if etcd cannot be read. */
-export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+/**
+ * Connect, load the namespace into the mirror and start watching. Resolves once etcd confirmed
+ * the watch; rejects with StoreError('UNAVAILABLE') if that does not happen within `rpcTimeoutMs`.
+ */
+export function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  return holdOpen(open(options));
+}
+
+async function open(options: EtcdStoreOptions): Promise<EtcdStore> {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? createLogger('registry.etcd');
   const rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULTS.rpcTimeoutMs;
@@ -59,12 +66,11 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   const rpc = new EtcdRpc({ endpoints: options.endpoints, rpcTimeoutMs, clock });
   try {
     const { kvs, rev } = await rangeAll(rpc, codec);
-    return new EtcdStoreImpl(rpc, codec, kvs, rev, {
-      clock,
-      log,
-      rpcTimeoutMs,
-      historyLimit: options.historyLimit,
-    });
+    const o = { clock, log, rpcTimeoutMs, historyLimit: options.historyLimit };
+    const store = new EtcdStoreImpl(rpc, codec, kvs, rev, o);
+    if (await store.firstWatch()) return store;
+    await store.close();
+    throw new StoreError('UNAVAILABLE', `etcd did not confirm the watch within ${rpcTimeoutMs} ms`);
   } catch (err) {
     rpc.close();
     throw err;
@@ -79,6 +85,7 @@ class EtcdStoreImpl implements EtcdStore {
   readonly #leases: EtcdLeases;
   readonly #clock: Clock;
   readonly #rpcTimeoutMs: number;
+  readonly #watching: Promise<boolean>;
   #closed = false;
 
   constructor(
@@ -101,7 +108,12 @@ class EtcdStoreImpl implements EtcdStore {
     this.#leases = new EtcdLeases(rpc, this.#mirror, o);
     // A watch confirmed by etcd means etcd answers again: clear a stale unary failure too.
     this.#watch = new EtcdWatch(rpc, codec, this.#mirror, { ...o, onConnected: () => rpc.markUp() });
-    this.#watch.start();
+    this.#watching = this.#watch.start(o.rpcTimeoutMs);
+  }
+
+  /** Resolves whether etcd confirmed the first watch within the RPC deadline. */
+  firstWatch(): Promise<boolean> {
+    return this.#watching;
   }
 
   get resyncs(): number {
@@ -124,7 +136,11 @@ class EtcdStoreImpl implements EtcdStore {
     return this.#mirror.range(prefix);
   }
 
-  async txn(req: TxnRequest): Promise<TxnResult> {
+  txn(req: TxnRequest): Promise<TxnResult> {
+    return holdOpen(this.#txn(req));
+  }
+
+  async #txn(req: TxnRequest): Promise<TxnResult> {
     this.#check();
     const wire = this.#codec.txn(req);
     const res = await this.#rpc.call('txn', (o) => this.#rpc.client.kv.txn(wire, o));
@@ -135,15 +151,23 @@ class EtcdStoreImpl implements EtcdStore {
   }
 
   grantLease(ttlMs: number): Promise<number> {
-    this.#check();
-    return this.#leases.grant(ttlMs);
+    return holdOpen(
+      (async () => {
+        this.#check();
+        return this.#leases.grant(ttlMs);
+      })(),
+    );
   }
 
   keepAlive(leaseId: number): boolean {
     return !this.#closed && this.#leases.keepAlive(leaseId);
   }
 
-  async revokeLease(leaseId: number): Promise<boolean> {
+  revokeLease(leaseId: number): Promise<boolean> {
+    return holdOpen(this.#revoke(leaseId));
+  }
+
+  async #revoke(leaseId: number): Promise<boolean> {
     this.#check();
     const hadKeys = this.#mirror.leaseKeys.has(leaseId);
     const { found, rev } = await this.#leases.revoke(leaseId);
@@ -157,7 +181,7 @@ class EtcdStoreImpl implements EtcdStore {
   }
 
   watch(prefix: string, listener: WatchListener, fromRevision?: number): () => void {
-    if (this.#closed) throw new StoreError('CLOSED', 'store is closed');
+    if (this.#closed) return () => {}; // like the embedded store: nothing more will come
     return this.#mirror.watch(prefix, listener, fromRevision);
   }
 

@@ -70,6 +70,7 @@ export class EtcdWatch {
   #backoffMs = BACKOFF_MIN_MS;
   #retry: TimerHandle | null = null;
   #closed = false;
+  #firstCreated: (() => void) | null = null;
   /** Resyncs after compaction (for tests and metrics). */
   resyncs = 0;
 
@@ -89,8 +90,17 @@ export class EtcdWatch {
     return this.#reason;
   }
 
-  start(): void {
+  /** Start watching; resolves once etcd confirmed the watch, or false after `timeoutMs`. */
+  start(timeoutMs: number): Promise<boolean> {
+    const confirmed = new Promise<boolean>((resolve) => {
+      const timer = this.opts.clock.setTimeout(() => resolve(false), timeoutMs);
+      this.#firstCreated = () => {
+        timer.cancel();
+        resolve(true);
+      };
+    });
     void this.#connect();
+    return confirmed;
   }
 
   close(): void {
@@ -153,6 +163,8 @@ export class EtcdWatch {
       this.#backoffMs = BACKOFF_MIN_MS;
       this.opts.log.debug({ from: this.mirror.rev + 1 }, 'etcd watch established');
       this.opts.onConnected?.();
+      this.#firstCreated?.();
+      this.#firstCreated = null;
     }
     if (res.events.length > 0) this.#applyEvents(res.events);
   }
