@@ -75,8 +75,9 @@ export class EtcdLeases {
   readonly #sweep: TimerHandle;
   #reopenTimer: TimerHandle | null = null;
   #closed = false;
-  /** Keepalives written to etcd (for benchmarks). */
+  /** Keepalives written to etcd, and answers received (for benchmarks and metrics). */
   sent = 0;
+  answered = 0;
 
   constructor(
     private readonly rpc: EtcdRpc,
@@ -254,6 +255,7 @@ export class EtcdLeases {
 
   #onAnswer(res: ILeaseKeepAliveResponse): void {
     this.#reopenMs = REOPEN_MIN_MS;
+    this.answered++;
     const id = Number(res.ID);
     const ttl = Number(res.TTL);
     const info = this.#known.get(id);

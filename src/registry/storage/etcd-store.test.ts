@@ -39,3 +39,37 @@ test('etcd: keys outside "/" are refused with INVALID_ARGUMENT; namespaces shari
     await b.close();
   }
 });
+
+test('etcd: a txn that writes nothing resolves at once with the unchanged revision', async () => {
+  const s = await fresh({ rpcTimeoutMs: 10_000 });
+  try {
+    await s.txn({ success: [{ type: 'put', key: '/a', value: '1' }] });
+    const rev = s.revision();
+    const t0 = Date.now();
+    const r = await s.txn({
+      success: [
+        { type: 'delete', key: '/missing' },
+        { type: 'deletePrefix', prefix: '/none/' },
+      ],
+    });
+    assert.ok(Date.now() - t0 < 5_000, 'did not wait for a watch event that never comes');
+    assert.deepEqual(r, { succeeded: true, revision: rev });
+  } finally {
+    await s.close();
+  }
+});
+
+test('etcd: bad options are refused up front', async () => {
+  await assert.rejects(
+    openEtcdStore({ endpoints: [] }),
+    (e) => isStoreError(e) && e.code === 'INVALID_ARGUMENT',
+  );
+  await assert.rejects(
+    openEtcdStore({ endpoints: ['127.0.0.1:2379'] }),
+    (e) => isStoreError(e) && e.code === 'INVALID_ARGUMENT',
+  );
+  await assert.rejects(
+    openEtcdStore({ endpoints: cluster.endpoints, namespace: 'x' }),
+    (e) => isStoreError(e) && e.code === 'INVALID_ARGUMENT',
+  );
+});

@@ -42,8 +42,9 @@ export interface EtcdStoreOptions {
 export interface EtcdStore extends Store {
   /** Mirror resyncs after falling behind an etcd compaction (metrics and tests). */
   readonly resyncs: number;
-  /** Keepalives written to etcd so far. */
+  /** Keepalives written to etcd so far, and answers etcd sent back. */
   readonly keepalivesSent: number;
+  readonly keepalivesAnswered: number;
 }
 
 const DEFAULTS = { namespace: '/mesher', rpcTimeoutMs: 3_000 } as const;
@@ -122,6 +123,10 @@ class EtcdStoreImpl implements EtcdStore {
 
   get keepalivesSent(): number {
     return this.#leases.sent;
+  }
+
+  get keepalivesAnswered(): number {
+    return this.#leases.answered;
   }
 
   revision(): number {
