@@ -13,12 +13,12 @@
  * Percentiles are interpolated inside the summed latency buckets (as `histogram_quantile`).
  * Pure functions: no clock, no I/O.
  */
-import { type EdgeCounters, LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from './report.ts';
-import type { Reporter, Snapshot } from './store.ts';
+import { LATENCY_BOUNDS_MS, LATENCY_BUCKETS } from './report.ts';
+import { type EdgeMeta, type Reporter, type Snapshot, STRIDE } from './store.ts';
 
 /** One counter's increase over the window, and the rate it makes over the reporter's span. */
 export interface EdgeIncrease {
-  readonly edge: EdgeCounters;
+  readonly edge: EdgeMeta;
   requests: number;
   errors: number;
   readonly latency: number[];
@@ -55,14 +55,34 @@ const round = (v: number, digits: number) => {
   return Math.round(v * f) / f;
 };
 
+/** Add `cur` minus `prev` (or all of `cur` after a reset) of one edge into `inc`. */
+function addDelta(
+  inc: EdgeIncrease,
+  cur: Float64Array,
+  co: number,
+  prev: Float64Array | undefined,
+  po: number,
+) {
+  const reset = prev === undefined || cur[co]! < prev[po]! || cur[co + 1]! < prev[po + 1]!;
+  for (let k = 0; k < STRIDE; k++) {
+    const d = reset ? cur[co + k]! : cur[co + k]! - prev![po + k]!;
+    const v = Math.max(0, d);
+    if (k === 0) inc.requests += v;
+    else if (k === 1) inc.errors += v;
+    else inc.latency[k - 2]! += v;
+  }
+}
+
 /**
- * The increases of one reporter's counters since `cutoff`, with their rates. Undefined when its
- * snapshots cover no time yet (a single snapshot from a sidecar that started before the window).
+ * The increases of one reporter's counters since `cutoff`, with their rates, by edge id.
+ * Undefined when its snapshots cover no time yet (a single snapshot from a sidecar that started
+ * before the window).
  */
 export function reporterIncrease(
-  snaps: readonly Snapshot[],
+  r: Pick<Reporter, 'snapshots' | 'metas'>,
   cutoff: number,
-): Map<string, EdgeIncrease> | undefined {
+): Map<number, EdgeIncrease> | undefined {
+  const snaps = r.snapshots;
   const n = snaps.length;
   if (n === 0) return undefined;
   const newest = snaps[n - 1]!;
@@ -92,30 +112,31 @@ export function reporterIncrease(
   }
   const spanMs = newest.t - baseT;
   if (!(spanMs > 0)) return undefined;
-  const out = new Map<string, EdgeIncrease>();
+  const out = new Map<number, EdgeIncrease>();
   for (let i = start; i < n; i++) {
     const cur = snaps[i]!;
     const same = prev !== undefined && prev.epoch === cur.epoch;
-    for (const [key, e] of cur.edges) {
-      const p = same ? prev!.edges.get(key) : undefined;
-      const reset = p === undefined || e.requests < p.requests || e.errors < p.errors;
-      let inc = out.get(key);
+    // Both id lists are ascending: walk them together.
+    let j = 0;
+    for (let c = 0; c < cur.ids.length; c++) {
+      const id = cur.ids[c]!;
+      let po = -1;
+      if (same) {
+        while (j < prev!.ids.length && prev!.ids[j]! < id) j++;
+        if (j < prev!.ids.length && prev!.ids[j] === id) po = j * STRIDE;
+      }
+      let inc = out.get(id);
       if (inc === undefined) {
         inc = {
-          edge: e,
+          edge: r.metas[id]!,
           requests: 0,
           errors: 0,
           latency: new Array<number>(LATENCY_BUCKETS).fill(0),
           rps: 0,
         };
-        out.set(key, inc);
+        out.set(id, inc);
       }
-      inc.requests += reset ? e.requests : e.requests - p.requests;
-      inc.errors += reset ? e.errors : e.errors - p.errors;
-      for (let k = 0; k < LATENCY_BUCKETS; k++) {
-        const d = reset ? e.latency[k]! : e.latency[k]! - p.latency[k]!;
-        inc.latency[k]! += Math.max(0, d);
-      }
+      addDelta(inc, cur.values, c * STRIDE, po < 0 ? undefined : prev!.values, po);
     }
     prev = cur;
   }
@@ -184,9 +205,11 @@ export function aggregateEdges(reporters: readonly Reporter[], now: number, wind
   const callerSeen = new Set<string>();
   for (const r of reporters) {
     const latest = r.snapshots[r.snapshots.length - 1];
-    for (const e of latest?.edges.values() ?? [])
+    for (const id of latest?.ids ?? []) {
+      const e = r.metas[id]!;
       if (e.direction === 'outbound') callerSeen.add(`${e.source}\u0001${e.destination}`);
-    const incs = reporterIncrease(r.snapshots, cutoff);
+    }
+    const incs = reporterIncrease(r, cutoff);
     if (incs === undefined) continue;
     for (const inc of incs.values()) {
       if (inc.requests === 0) continue;

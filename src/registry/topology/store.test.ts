@@ -181,3 +181,16 @@ test('bounds: reporters, stored edges, snapshots per reporter', () => {
   }
   assert.ok(thin.storedEdges <= 4, `stored ${thin.storedEdges}`);
 });
+
+test('a reporter whose edge keys churn past the intern bound starts afresh (memory stays bounded)', () => {
+  const clock = new ManualClock();
+  const store = new TopologyStore({ clock });
+  for (let round = 0; round < 5; round++) {
+    const edges = Array.from({ length: 1000 }, (_, i) => edge('c', `d${round}-${i}`, 1));
+    store.put(T, 'r', report('e1', 1000 + round, edges));
+    clock.advance(20_000);
+  }
+  const [r] = store.reporters(T);
+  assert.ok(r!.metas.length <= 4000, `interned ${r!.metas.length}`);
+  assert.ok(store.storedEdges <= 4000, `stored ${store.storedEdges}`);
+});

@@ -11,21 +11,45 @@
  *    too-close predecessor, except the last snapshot of a counter epoch, kept for reset handling),
  *    only as old as `maxWindowMs` needs, and at most `maxSnapshots`;
  *  - edge entries stored in total: `maxStoredEdges`; past it the reporter being updated loses its
- *    oldest snapshots, and a report that still does not fit is a 400100.
+ *    oldest snapshots, and a report that still does not fit is a 400100;
+ *  - distinct edges per reporter (interned, so snapshots hold ids and one Float64Array, about
+ *    150 bytes per edge): past 4 × REPORT_LIMITS.maxEdges its history starts afresh.
  * A reporter silent for more than `expiryIntervals` × its declared interval is dropped (swept
  * lazily on reads and writes with the injected Clock; no timers).
  */
 import { type Clock, systemClock } from '../../shared/clock.ts';
 import { RegistryError } from '../errors.ts';
-import { type EdgeCounters, edgeKey, type ReporterService, type TopologyReport } from './report.ts';
+import {
+  edgeKey,
+  LATENCY_BUCKETS,
+  REPORT_LIMITS,
+  type ReporterService,
+  type TopologyReport,
+} from './report.ts';
 
+/** What identifies an edge; interned per reporter, so snapshots hold only small ids. */
+export interface EdgeMeta {
+  readonly direction: 'outbound' | 'inbound';
+  readonly source: string;
+  readonly destination: string;
+  readonly version: string;
+}
+
+/** Numbers per edge in `Snapshot.values`: requests, errors, then the latency buckets. */
+export const STRIDE = 2 + LATENCY_BUCKETS;
+
+/**
+ * One report, compact (about 150 bytes per edge): edge ids in ascending order, and their
+ * counters in one Float64Array, STRIDE numbers per edge in the same order.
+ */
 export interface Snapshot {
   /** Registry clock time the report arrived. */
   readonly t: number;
   readonly epoch: string;
   /** Registry clock time the reporter's counters began (t - uptimeMs). */
   readonly startedAt: number;
-  readonly edges: ReadonlyMap<string, EdgeCounters>;
+  readonly ids: Uint32Array;
+  readonly values: Float64Array;
 }
 
 export interface Reporter {
@@ -35,7 +59,50 @@ export interface Reporter {
   intervalMs: number;
   lastAt: number;
   /** Oldest first. */
-  readonly snapshots: Snapshot[];
+  snapshots: Snapshot[];
+  /** Edge id → identity, and the reverse. */
+  metas: EdgeMeta[];
+  idOf: Map<string, number>;
+}
+
+/** A reporter whose distinct edges pass this is started afresh (its keys churn). */
+const MAX_INTERNED = 4 * REPORT_LIMITS.maxEdges;
+
+/** Intern the report's edges and pack its counters. Resets the reporter's history on key churn. */
+function pack(r: Reporter, report: TopologyReport, t: number): Snapshot {
+  let fresh = 0;
+  for (const e of report.edges) if (!r.idOf.has(edgeKey(e))) fresh++;
+  if (r.idOf.size + fresh > MAX_INTERNED) {
+    r.snapshots = [];
+    r.metas = [];
+    r.idOf = new Map();
+  }
+  const rows = report.edges.map((e) => {
+    const key = edgeKey(e);
+    let id = r.idOf.get(key);
+    if (id === undefined) {
+      id = r.metas.length;
+      r.metas.push({
+        direction: e.direction,
+        source: e.source,
+        destination: e.destination,
+        version: e.version,
+      });
+      r.idOf.set(key, id);
+    }
+    return { id, e };
+  });
+  rows.sort((a, b) => a.id - b.id);
+  const ids = new Uint32Array(rows.length);
+  const values = new Float64Array(rows.length * STRIDE);
+  rows.forEach(({ id, e }, i) => {
+    ids[i] = id;
+    const o = i * STRIDE;
+    values[o] = e.requests;
+    values[o + 1] = e.errors;
+    for (let k = 0; k < LATENCY_BUCKETS; k++) values[o + 2 + k] = e.latency[k]!;
+  });
+  return { t, epoch: report.epoch, startedAt: t - report.uptimeMs, ids, values };
 }
 
 export interface TopologyStoreOptions {
@@ -52,7 +119,8 @@ export const STORE_DEFAULTS = {
   maxReporters: 10_000,
   maxSnapshots: 32,
   maxWindowMs: 300_000,
-  maxStoredEdges: 500_000,
+  /** About 150 bytes each: 200k ≈ 30 MB. */
+  maxStoredEdges: 200_000,
   expiryIntervals: 3,
 } as const;
 
@@ -107,16 +175,19 @@ export class TopologyStore {
         intervalMs: report.intervalMs,
         lastAt: now,
         snapshots: [],
+        metas: [],
+        idOf: new Map(),
       };
       this.#reporters.set(key, r);
     }
-    const edges = new Map<string, EdgeCounters>();
-    for (const e of report.edges) edges.set(edgeKey(e), e);
-    const snap: Snapshot = { t: now, epoch: report.epoch, startedAt: now - report.uptimeMs, edges };
+    const before = r.snapshots;
+    const snap = pack(r, report, now);
+    // A reset on key churn dropped the history: account for it.
+    if (r.snapshots !== before) for (const s of before) this.#storedEdges -= s.ids.length;
+    const size = snap.ids.length;
     // Make room first, so a refused report leaves the reporter as it was (minus trimmed history).
-    while (this.#storedEdges + edges.size > this.#maxStoredEdges && r.snapshots.length > 0)
-      this.#dropOldest(r);
-    if (this.#storedEdges + edges.size > this.#maxStoredEdges) {
+    while (this.#storedEdges + size > this.#maxStoredEdges && r.snapshots.length > 0) this.#dropOldest(r);
+    if (this.#storedEdges + size > this.#maxStoredEdges) {
       if (r.snapshots.length === 0) this.#reporters.delete(key);
       throw new RegistryError(400100, `topology: more than ${this.#maxStoredEdges} stored edges`);
     }
@@ -124,7 +195,7 @@ export class TopologyStore {
     r.intervalMs = report.intervalMs;
     r.lastAt = now;
     r.snapshots.push(snap);
-    this.#storedEdges += edges.size;
+    this.#storedEdges += size;
     this.#thin(r, now);
   }
 
@@ -142,7 +213,7 @@ export class TopologyStore {
     this.#lastSweep = now;
     for (const [key, r] of this.#reporters) {
       if (now - r.lastAt > this.#expiryIntervals * r.intervalMs) {
-        for (const s of r.snapshots) this.#storedEdges -= s.edges.size;
+        for (const s of r.snapshots) this.#storedEdges -= s.ids.length;
         this.#reporters.delete(key);
       }
     }
@@ -150,7 +221,7 @@ export class TopologyStore {
 
   #dropOldest(r: Reporter): void {
     const s = r.snapshots.shift();
-    if (s !== undefined) this.#storedEdges -= s.edges.size;
+    if (s !== undefined) this.#storedEdges -= s.ids.length;
   }
 
   #thin(r: Reporter, now: number): void {
@@ -162,7 +233,7 @@ export class TopologyStore {
       const mid = s[n - 2]!;
       if (mid.t - s[n - 3]!.t < this.#spacingMs && mid.epoch === s[n - 1]!.epoch) {
         s.splice(n - 2, 1);
-        this.#storedEdges -= mid.edges.size;
+        this.#storedEdges -= mid.ids.length;
       }
     }
     // The oldest is only needed as the base of the longest window.
