@@ -73,6 +73,9 @@ test('all members down: mirror reads, refused writes, health false; back up: wri
   await cluster.startAll();
   await until(() => s.health().ok, 'health recovers by itself', 15_000);
   assert.equal(s.keepAlive(lease), true);
+  const answered = s.keepalivesAnswered;
+  await until(() => s.keepAlive(lease) && s.keepalivesAnswered > answered, 'keepalives reach etcd again');
+  assert.ok(s.leaseTtl(lease)!.remainingMs > 5_000, 'etcd renewed the lease');
   for (let i = 0; i < 5; i++)
     await s.txn({ success: [{ type: 'put', key: `/o/after/${i}`, value: String(i) }] });
 

@@ -52,6 +52,8 @@ export class EtcdRpc {
   #closed = false;
   /** Why the last RPC failed for lack of etcd; null once one succeeds again. */
   #down: string | null = null;
+  /** Told after a call succeeded while etcd was marked down (so the watch can reconnect now). */
+  onRecovered: (() => void) | null = null;
 
   constructor(opts: EtcdRpcOptions) {
     if (opts.endpoints.length === 0) throw new StoreError('INVALID_ARGUMENT', 'etcd: no endpoints');
@@ -105,7 +107,10 @@ export class EtcdRpc {
       try {
         const attemptMs = Math.max(this.#opts.rpcTimeoutMs / 3, 300);
         const out = await fn({ deadline: new Date(Math.min(deadline, clock.now() + attemptMs)) });
-        this.#down = null;
+        if (this.#down !== null) {
+          this.#down = null;
+          this.onRecovered?.();
+        }
         return out;
       } catch (err) {
         if (this.#closed) throw new StoreError('CLOSED', 'store is closed', err);

@@ -109,6 +109,7 @@ class EtcdStoreImpl implements EtcdStore {
     this.#leases = new EtcdLeases(rpc, this.#mirror, o);
     // A watch confirmed by etcd means etcd answers again: clear a stale unary failure too.
     this.#watch = new EtcdWatch(rpc, codec, this.#mirror, { ...o, onConnected: () => rpc.markUp() });
+    rpc.onRecovered = () => this.#watch.kick();
     this.#watching = this.#watch.start(o.rpcTimeoutMs);
   }
 

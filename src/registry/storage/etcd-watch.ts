@@ -69,6 +69,8 @@ export class EtcdWatch {
   #reason = 'connecting';
   #backoffMs = BACKOFF_MIN_MS;
   #retry: TimerHandle | null = null;
+  /** The pending retry is a resync, not a plain reconnect. */
+  #retryResync = false;
   #closed = false;
   #firstCreated: (() => void) | null = null;
   /** Resyncs after compaction (for tests and metrics). */
@@ -101,6 +103,15 @@ export class EtcdWatch {
     });
     void this.#connect();
     return confirmed;
+  }
+
+  /** etcd answered a call: if the watch is waiting out a backoff, reconnect now. */
+  kick(): void {
+    if (this.#closed || this.#connected || !this.#retry) return;
+    this.#retry.cancel();
+    this.#retry = null;
+    this.#backoffMs = BACKOFF_MIN_MS;
+    void (this.#retryResync ? this.#resync() : this.#connect());
   }
 
   close(): void {
@@ -217,6 +228,7 @@ export class EtcdWatch {
     this.#retry?.cancel();
     const delay = this.#backoffMs * (0.75 + Math.random() / 2);
     this.#backoffMs = Math.min(this.#backoffMs * 2, BACKOFF_MAX_MS);
+    this.#retryResync = resync;
     this.#retry = this.opts.clock.setTimeout(() => {
       this.#retry = null;
       void (resync ? this.#resync() : this.#connect());
