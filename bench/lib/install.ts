@@ -2,9 +2,10 @@
  * @module bench/lib/install
  * Makes sure the benchmark's external peers are on the machine: nginx (backend and reverse-proxy
  * peer), haproxy, wrk (closed-loop max throughput) and h2load from nghttp2-client (open-loop
- * fixed-rate latency). Missing ones are installed with `apt-get update` (once) and
- * `apt-get install -y` of just the missing packages. If apt fails, the run goes on without them
- * and says which scenarios or measures are skipped.
+ * fixed-rate latency), and etcd from etcd-server for `bench:registry -- --etcd`. Missing ones
+ * are installed with `apt-get update` (once) and `apt-get install -y` of just the missing
+ * packages. If apt fails, the run goes on without them and says which scenarios or measures are
+ * skipped.
  */
 import { spawnSync } from 'node:child_process';
 
@@ -18,6 +19,7 @@ export const TOOLS = {
   haproxy: { bin: 'haproxy', pkg: 'haproxy' },
   wrk: { bin: 'wrk', pkg: 'wrk' },
   h2load: { bin: 'h2load', pkg: 'nghttp2-client' },
+  etcd: { bin: 'etcd', pkg: 'etcd-server' },
 } as const satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;

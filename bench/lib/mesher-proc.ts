@@ -32,24 +32,30 @@ export async function waitForOutput(p: Started, re: RegExp, timeoutMs = 20_000):
 }
 
 /** `mesher registry --listen 127.0.0.1:0 --data-dir DIR`; resolves with its origin. */
-export async function startRegistry(
+export function startRegistry(
   sup: Supervisor,
   cpu: string | undefined,
   dataDir: string,
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<{ origin: string; proc: Started }> {
+  return startRegistryOn(sup, cpu, ['--data-dir', dataDir], 'registry', extraEnv);
+}
+
+/** `mesher registry --listen 127.0.0.1:0 STORAGE...` (e.g. `--etcd URL,URL`); resolves with its origin. */
+export async function startRegistryOn(
+  sup: Supervisor,
+  cpu: string | undefined,
+  storage: readonly string[],
+  name = 'registry',
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ origin: string; proc: Started }> {
   requireBuilt();
-  const proc = sup.spawn(
-    'registry',
-    process.execPath,
-    [CLI, 'registry', '--listen', '127.0.0.1:0', '--data-dir', dataDir],
-    {
-      cpu,
-      server: true,
-      cwd: ROOT,
-      env: { ...process.env, MESHER_LOG_LEVEL: 'warn', ...extraEnv },
-    },
-  );
+  const proc = sup.spawn(name, process.execPath, [CLI, 'registry', '--listen', '127.0.0.1:0', ...storage], {
+    cpu,
+    server: true,
+    cwd: ROOT,
+    env: { ...process.env, MESHER_LOG_LEVEL: 'warn', ...extraEnv },
+  });
   const m = await waitForOutput(proc, /listening on (http:\/\/[\d.]+:\d+)/);
   return { origin: m[1]!, proc };
 }

@@ -1,7 +1,7 @@
 /**
  * @module bench/registry/jobs
- * The load the registry benchmark generates, as plain async functions over an undici Pool
- * (ScClient). They run inside worker threads (load-worker.ts) so several event loops share the
+ * The load the registry benchmark generates, as plain async functions over undici Pools
+ * (ScClient, one per registry replica, used in turn). They run inside worker threads (load-worker.ts) so several event loops share the
  * client work; each returns counts and, where asked, latency samples in milliseconds.
  */
 import { ScClient } from '../lib/sc-client.ts';
@@ -9,7 +9,8 @@ import { ScClient } from '../lib/sc-client.ts';
 export type Job =
   | {
       readonly kind: 'register';
-      readonly origin: string;
+      /** Registry replicas; requests go round-robin over them (one keep-alive pool each). */
+      readonly origins: readonly string[];
       readonly serviceIds: readonly string[];
       /** Instance numbers [from, to) to register; instance i goes to service i % serviceIds.length. */
       readonly from: number;
@@ -19,7 +20,8 @@ export type Job =
     }
   | {
       readonly kind: 'heartbeat';
-      readonly origin: string;
+      /** Registry replicas; requests go round-robin over them (one keep-alive pool each). */
+      readonly origins: readonly string[];
       readonly instances: readonly (readonly [string, string])[];
       readonly seconds: number;
       readonly connections: number;
@@ -29,7 +31,8 @@ export type Job =
     }
   | {
       readonly kind: 'find';
-      readonly origin: string;
+      /** Registry replicas; requests go round-robin over them (one keep-alive pool each). */
+      readonly origins: readonly string[];
       readonly serviceNames: readonly string[];
       readonly consumerId: string;
       readonly seconds: number;
@@ -81,11 +84,25 @@ async function loops(
   return { ok, failed, firstError };
 }
 
+/** One pool per replica, `connections` shared out among them; `next()` takes them in turn. */
+class ClientRing {
+  private readonly clients: ScClient[];
+  private i = 0;
+  constructor(origins: readonly string[], connections: number, pipelining: number) {
+    if (origins.length === 0) throw new Error('no registry origin');
+    const per = Math.max(1, Math.ceil(connections / origins.length));
+    this.clients = origins.map((o) => new ScClient(o, { connections: per, pipelining }));
+  }
+  next(): ScClient {
+    return this.clients[this.i++ % this.clients.length]!;
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
 export async function runJob(job: Job): Promise<JobResult> {
-  const client = new ScClient(job.origin, {
-    connections: job.connections,
-    pipelining: job.kind === 'heartbeat' ? job.pipelining : 1,
-  });
+  const ring = new ClientRing(job.origins, job.connections, job.kind === 'heartbeat' ? job.pipelining : 1);
   try {
     const t0 = now();
     if (job.kind === 'register') {
@@ -97,7 +114,7 @@ export async function runJob(job: Job): Promise<JobResult> {
         async () => {
           const i = next++;
           const sid = job.serviceIds[i % job.serviceIds.length]!;
-          const iid = await client.registerInstance(sid, {
+          const iid = await ring.next().registerInstance(sid, {
             endpoints: [`rest://127.0.${(i >> 16) & 255}.${(i >> 8) & 255}:${10000 + (i & 255)}`],
             hostName: `host-${i}`,
             intervalS: 300,
@@ -117,20 +134,20 @@ export async function runJob(job: Job): Promise<JobResult> {
         () => now() < end,
         async () => {
           const [sid, iid] = job.instances[k++ % job.instances.length]!;
-          const res = await client.heartbeat(sid, iid);
+          const res = await ring.next().heartbeat(sid, iid);
           return res.status === 200 || `heartbeat HTTP ${res.status}`;
         },
       );
       return { ...r, seconds: (now() - t0) / 1000 };
     }
-    return await runFind(client, job, t0);
+    return await runFind(ring, job, t0);
   } finally {
-    await client.close();
+    await ring.close();
   }
 }
 
 async function runFind(
-  client: ScClient,
+  ring: ClientRing,
   job: Extract<Job, { kind: 'find' }>,
   t0: number,
 ): Promise<JobResult> {
@@ -138,7 +155,7 @@ async function runFind(
   const latencies: number[] = [];
   const one = async (scheduled: number): Promise<boolean | string> => {
     const name = job.serviceNames[Math.floor(Math.random() * job.serviceNames.length)]!;
-    const res = await client.find(name, job.consumerId);
+    const res = await ring.next().find(name, job.consumerId);
     latencies.push(now() - scheduled);
     const n = (res.json as { instances?: unknown[] } | undefined)?.instances?.length ?? 0;
     return (res.status === 200 && n > 0) || `find HTTP ${res.status} with ${n} instances`;
