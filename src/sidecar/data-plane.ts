@@ -18,7 +18,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Clock, systemClock, type TimerHandle } from '../shared/clock.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/log.ts';
 import type { ServiceResilienceView } from './admin/instances.ts';
 import { tcpProbe } from './admin/probes.ts';
@@ -33,6 +33,7 @@ import { maskSecrets } from './config/mask.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
 import type { ServiceDirectory } from './discovery/types.ts';
 import { type IngressTable, parseIngress } from './ingress/index.ts';
+import { closeListenersInOrder } from './lifecycle/close-listeners.ts';
 import { createInboundCallFactory } from './listeners/inbound.ts';
 import { createIngressCallFactory } from './listeners/ingress.ts';
 import { createOutboundCallFactory } from './listeners/outbound.ts';
@@ -268,34 +269,20 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
 
     async close(opts = {}) {
       listening = false;
-      const closed = servers().map(
-        (s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve())),
-      );
-      outbound?.drain();
-      inbound?.drain();
-      for (const s of servers()) s.closeIdleConnections();
-      const drainMs = opts.drainMs ?? 0;
-      if (drainMs > 0) {
-        // Responses written from now on close their connection; connections that turn idle
-        // otherwise (a stream that just ended) are swept every 100 ms.
-        const sweep = clock.setInterval(() => {
-          for (const s of servers()) s.closeIdleConnections();
-        }, 100);
-        let deadline: TimerHandle | undefined;
-        await Promise.race([
-          Promise.all(closed),
-          new Promise<void>((resolve) => {
-            deadline = clock.setTimeout(resolve, drainMs);
-          }),
-        ]);
-        sweep.cancel();
-        deadline?.cancel();
-      }
+      // Inbound stops first and refuses new calls; outbound serves on while inbound requests are
+      // in flight (the app may need it), then refuses too (lifecycle/close-listeners.ts).
+      const { closed } = await closeListenersInOrder({
+        inbound: inbound === undefined ? undefined : { edge: inbound, slot: inboundSlot },
+        outbound: outbound === undefined ? undefined : { edge: outbound, slot: outboundSlot },
+        others: admin === undefined ? [] : [admin],
+        inFlightMs: opts.drainMs ?? 0,
+        clock,
+      });
       for (const s of servers()) s.closeAllConnections();
       const raw: Duplex[] = [...(outbound?.rawSockets ?? []), ...(inbound?.rawSockets ?? [])];
       for (const socket of raw) socket.destroy();
       upstream.close();
-      await Promise.all(closed);
+      await closed;
     },
 
     setConfig(next) {

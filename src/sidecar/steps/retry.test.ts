@@ -185,3 +185,23 @@ test('a client that went away stops the retries', async () => {
   assert.equal((await step(call, up.next)).status, 503);
   assert.equal(up.attempts.length, 1);
 });
+
+test("a provider sidecar's SHUTTING_DOWN 503 is retried elsewhere for any method (nothing reached its app); a plain 503 POST is not", async () => {
+  const { step } = setup();
+  const shuttingDown = async () => ({
+    status: 503,
+    headers: ['X-Mesher-Error', 'SHUTTING_DOWN', 'content-type', 'application/json'],
+    body: Readable.from([Buffer.from('{}')]),
+  });
+  const up = fakeUpstream(['a', 'b'], (key) => (key === 'a' ? shuttingDown : 200));
+  const post = fakeCall({ method: 'POST' });
+  const out = await step(post, up.next);
+  assert.equal(out.status, 200);
+  assert.deepEqual(
+    up.attempts.map((a) => a.key),
+    ['a', 'b'],
+  );
+  const plain = fakeUpstream(['a', 'b'], (key) => (key === 'a' ? 503 : 200));
+  assert.equal((await step(fakeCall({ method: 'POST' }), plain.next)).status, 503);
+  assert.equal(plain.attempts.length, 1);
+});

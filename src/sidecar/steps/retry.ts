@@ -15,9 +15,13 @@
  * Request bodies are replayed from a bounded buffer (./replay-body.ts); over the bound, no retry.
  *
  * When the policy allows one attempt only, the step is a property check and `next`.
+ *
+ * A provider sidecar that is shutting down answers 503 with `x-mesher-error: SHUTTING_DOWN`
+ * without calling its app: that attempt is retried like a refused connection (any method, on
+ * another endpoint). Only 503s are checked for the header.
  */
 import type { Clock, Random } from '../../shared/clock.ts';
-import { isMeshError, MeshError } from '../../shared/errors.ts';
+import { ERROR_HEADER, isMeshError, MeshError } from '../../shared/errors.ts';
 import type { CallContext, Outcome, Step } from '../chain/types.ts';
 import type { PerService } from '../policy/index.ts';
 import { policyFor, type ResiliencePolicies } from '../policy/index.ts';
@@ -30,6 +34,17 @@ import type { GovernanceCounters } from '../telemetry/counters.ts';
 import { bufferBody, DEFAULT_REPLAY_MAX_BYTES, type ReplayBody } from './replay-body.ts';
 import { routeDecisionOf } from './route.ts';
 import { discardOutcome } from './timeout.ts';
+
+/** A refused-before-sending answer counts as a refused connection: retried for any method. */
+const NOT_SENT: AttemptResult = Object.freeze({ errorCode: 'UPSTREAM_CONNECT' });
+
+/** Whether a 503 is a provider sidecar's SHUTTING_DOWN (nothing reached its app). */
+function refusedWhileShuttingDown(headers: readonly string[]): boolean {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === ERROR_HEADER) return headers[i + 1] === 'SHUTTING_DOWN';
+  }
+  return false;
+}
 
 export interface RetryStepDeps {
   readonly policies: ResiliencePolicies;
@@ -186,7 +201,11 @@ export function createRetry(deps: RetryStepDeps): Step {
       }
       if (call.signal.aborted) break;
       let result: AttemptResult;
-      if (outcome !== undefined) result = { status: outcome.status };
+      if (outcome !== undefined)
+        result =
+          outcome.status === 503 && refusedWhileShuttingDown(outcome.headers)
+            ? NOT_SENT
+            : { status: outcome.status };
       else if (isMeshError(error)) result = { errorCode: error.code };
       else break;
       const decision = policy.decide(attempt, call.method, result, replayable);
