@@ -63,11 +63,19 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
           () => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
           call.connectTimeoutMs ?? connectTimeoutMs,
         );
-        socket.once('connect', () => {
+        // Both listeners go once either fires: a 'close' listener left on a pooled socket kept the
+        // whole first call (request, response, chain closures) reachable for the socket's life.
+        const onConnect = () => {
           connected = true;
           clearTimeout(timer);
-        });
-        socket.once('close', () => clearTimeout(timer));
+          socket.removeListener('close', onClose);
+        };
+        const onClose = () => {
+          clearTimeout(timer);
+          socket.removeListener('connect', onConnect);
+        };
+        socket.once('connect', onConnect);
+        socket.once('close', onClose);
       });
       req.on('response', (res: IncomingMessage) => {
         finish();
