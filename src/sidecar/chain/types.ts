@@ -7,6 +7,7 @@
  */
 import type { Duplex, Readable } from 'node:stream';
 import type { Endpoint } from '../discovery/types.ts';
+import type { RouteDecision } from '../routing/types.ts';
 import type { CallSignal } from './call-signal.ts';
 
 /** Which side of the sidecar the call came in on. */
@@ -95,6 +96,13 @@ export interface CallContext {
    * later attempts and retry backoffs must fit before it. Undefined = not set yet.
    */
   deadlineMs?: number;
+  /**
+   * The route step's decision (undefined until it runs). A field, not a WeakMap keyed by the call:
+   * measured at 1,000 rps, a per-call WeakMap entry let each call's whole object graph survive
+   * the young-generation GC (about 1 MB promoted per scavenge instead of under 0.1 MB, scavenge
+   * pauses of 5-12 ms instead of 1-3 ms, +40 MB RSS). See bench/hot-path.
+   */
+  route?: RouteDecision;
   readonly timings: CallTimings;
   /**
    * Aborted when the client goes away; transports abort their upstream work on it. A step that

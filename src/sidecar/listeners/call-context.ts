@@ -60,6 +60,7 @@ export function newCallContext(
     endpoint: undefined,
     exclude: undefined,
     attempt: 1,
+    route: undefined, // set by the route step; present from the start so every call has one shape
     timings: { startMs: performance.now() },
     signal,
     head,
