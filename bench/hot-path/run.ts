@@ -9,8 +9,8 @@
  * ratio to the bare Node proxy within the same round (median of those ratios).
  *
  *   node --import tsx bench/hot-path/run.ts \
- *     --mesher base=/tmp/mesher-base/dist --mesher cur=.bench-tmp/hot-path/cur/dist \
- *     --mesher semi32=.bench-tmp/hot-path/cur/dist,--max-semi-space-size=32 \
+ *     --mesher base=/tmp/mesher-base/dist --mesher cur=/tmp/mesher-hot-path/cur/dist \
+ *     --mesher semi32=/tmp/mesher-hot-path/cur/dist,--max-semi-space-size=32 \
  *     [--rounds 5] [--seconds 4] [--rate 1000] [--strace] [--prof DIR] [--log DIR]
  *
  * A mesher spec is NAME=DIST_DIR followed by comma-separated extras: `--flag` entries are Node
