@@ -4,9 +4,9 @@
  *   --smoke              one short round of three measures (CI: checks the suite still runs end to end)
  *   --scaling            the scaling curve instead (issue 7 item 4): 1-1,000 instances / services
  *   --scenarios a,b      subset of: direct,nginx,haproxy,http-proxy,node-bare,mesher1,mesher2,
- *                        mesher1-off,mesher1-trace1,mesher1-trace100,mesher1-alog
- *   --features           only the telemetry costs (issue 6): direct, mesher1 and its telemetry
- *                        variants, on the two feature measures, 5 rounds by default
+ *                        mesher1-off,mesher1-metrics,mesher1-trace1,mesher1-trace100,mesher1-alog
+ *   --features           only the telemetry costs (issue 6): direct and the one-hop telemetry
+ *                        variants, on the two feature measures, 7 rounds by default
  *   --no-features        leave the telemetry variants out of the run
  *   --rounds N           rounds of interleaved slices (default 3; smoke 1)
  *   --seconds S          seconds per wrk slice (default 3; smoke 1); fixed-rate slices use S too
@@ -61,14 +61,14 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   }
   if (features && noFeatures) throw new Error('--features and --no-features exclude each other');
   const isFeature = (s: ScenarioId) => (FEATURE_SCENARIOS as readonly string[]).includes(s);
-  if (features && !listed) scenarios = ['direct', 'mesher1', ...FEATURE_SCENARIOS];
+  if (features && !listed) scenarios = ['direct', ...FEATURE_SCENARIOS];
   if (noFeatures) scenarios = scenarios.filter((s) => !isFeature(s));
   return {
     smoke,
     scaling,
     features,
     scenarios,
-    rounds: rounds ?? (smoke ? 1 : features ? 5 : 3),
+    rounds: rounds ?? (smoke ? 1 : features ? 7 : 3),
     seconds: seconds ?? (smoke ? 1 : 3),
   };
 }

@@ -128,6 +128,7 @@ export async function startAll(
           ? startMesher1(sup, await meshOnce(), cores.proxy, backend.port)
           : startMesher2(sup, await meshOnce(), cores.proxy, backend.port);
       case 'mesher1-off':
+      case 'mesher1-metrics':
       case 'mesher1-trace1':
       case 'mesher1-trace100':
       case 'mesher1-alog': {

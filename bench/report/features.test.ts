@@ -58,9 +58,9 @@ test('the default run includes the telemetry variants; --features runs only them
   for (const id of FEATURE_SCENARIOS) assert.ok(all.scenarios.includes(id));
   assert.equal(all.rounds, 3);
   const only = parseArgs(['--features']);
-  assert.deepEqual(only.scenarios, ['direct', 'mesher1', ...FEATURE_SCENARIOS]);
+  assert.deepEqual(only.scenarios, ['direct', ...FEATURE_SCENARIOS]);
   assert.equal(only.features, true);
-  assert.equal(only.rounds, 5);
+  assert.equal(only.rounds, 7);
   const none = parseArgs(['--no-features']);
   assert.ok(none.scenarios.includes('mesher2'));
   assert.ok(!none.scenarios.some((s) => (FEATURE_SCENARIOS as readonly string[]).includes(s)));
