@@ -43,6 +43,8 @@ export class PerService<C, T> {
   readonly #max: number;
   readonly #isIdle: ((value: T) => boolean) | undefined;
   readonly #entries = new Map<string, Entry<C, T>>();
+  /** The most recently used key: a hit on it needs no delete+set to refresh recency. */
+  #last: string | undefined;
 
   constructor(make: (service: string, config: C) => T, opts: PerServiceOptions<T> = {}) {
     this.#make = make;
@@ -56,7 +58,9 @@ export class PerService<C, T> {
 
   get(service: string, config: C): T {
     const e = this.#entries.get(service);
+    if (e !== undefined && service === this.#last && e.config === config) return e.value;
     this.#entries.delete(service);
+    this.#last = service;
     if (e !== undefined && (e.config === config || sameConfig(e.config, config))) {
       e.config = config; // adopt the new object so the next call is an identity hit
       this.#entries.set(service, e);
@@ -74,6 +78,7 @@ export class PerService<C, T> {
 
   /** Drop services no longer wanted (e.g. not in the new config and not called recently). */
   delete(service: string): boolean {
+    if (service === this.#last) this.#last = undefined;
     return this.#entries.delete(service);
   }
 
