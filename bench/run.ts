@@ -42,7 +42,8 @@ async function main(): Promise<number> {
   }
   const args = parseArgs(process.argv.slice(2));
   const cores = { load: '0', proxy: '1' };
-  const tmp = join(ROOT, '.bench-tmp');
+  // its own directory: .bench-tmp/ also holds bench:registry's and bench/hot-path's files
+  const tmp = join(ROOT, '.bench-tmp', 'data-plane');
   const stale = new Supervisor(tmp);
   if (stale.reapStale() > 0) log('killed processes left by an earlier run');
   rmSync(tmp, { recursive: true, force: true });

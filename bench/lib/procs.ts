@@ -3,8 +3,9 @@
  * Process supervision for the benchmarks: every server and load generator is started through a
  * `Supervisor`, pinned to a core with `taskset`, in its own process group, so that one
  * `stopAll()` (also run on SIGINT/SIGTERM, uncaught errors and process exit) leaves no stray
- * processes. The pids of long-lived servers are written to `.bench-tmp/pids` so a run killed with
- * SIGKILL is cleaned up by the next run (`reapStale`).
+ * processes. The pids of long-lived servers are written to `<tmpDir>/pids` (after an `owner PID`
+ * line naming the bench process) so a run killed with SIGKILL is cleaned up by the next run
+ * (`reapStale`); a run whose owner is still alive is never reaped: the second run stops instead.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -134,23 +135,44 @@ export class Supervisor {
 
   private writePidFile(): void {
     try {
-      writeFileSync(this.pidFile, [...this.live].map((p) => `${p.pid}\n`).join(''));
+      writeFileSync(
+        this.pidFile,
+        `owner ${process.pid}\n${[...this.live].map((p) => `${p.pid}\n`).join('')}`,
+      );
     } catch {
       // the tmp dir may already be gone at exit; nothing to record then
     }
   }
 
-  /** Kill process groups left by an earlier run that died without cleaning up. */
+  /**
+   * Kill process groups left by an earlier run that died without cleaning up. Throws, killing
+   * nothing, when that run is still going (its owner process is alive).
+   */
   reapStale(): number {
     if (!existsSync(this.pidFile)) return 0;
+    const lines = readFileSync(this.pidFile, 'utf8').split('\n');
+    const owner = Number(lines[0]?.match(/^owner (\d+)$/)?.[1]);
+    if (owner && owner !== process.pid && benchAlive(owner))
+      throw new Error(
+        `another benchmark run (pid ${owner}) is using ${this.tmpDir}: wait for it to end or stop it`,
+      );
     let n = 0;
-    for (const line of readFileSync(this.pidFile, 'utf8').split('\n')) {
+    for (const line of lines) {
       const pid = Number(line);
       if (!Number.isInteger(pid) || pid <= 1) continue;
       if (killGroup(pid, 'SIGKILL')) n++;
     }
     writeFileSync(this.pidFile, '');
     return n;
+  }
+}
+
+/** Whether `pid` is a live benchmark process (its command line names a bench/ script). */
+function benchAlive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bench/');
+  } catch {
+    return false;
   }
 }
 
