@@ -25,6 +25,7 @@ import type { BreakerConfig } from './breaker/types.ts';
 import type { Step } from './chain/types.ts';
 import type { SidecarConfig } from './config/types.ts';
 import { type FaultConfig, FaultInjector } from './fault/fault-injector.ts';
+import { createGovernance, type GovernanceSnapshot } from './governance/index.ts';
 import { type OutlierConfig, OutlierDetector } from './outlier/outlier-detector.ts';
 import {
   PerService,
@@ -84,6 +85,8 @@ export interface ResilienceSnapshot {
   readonly retryBudgets: Record<string, unknown>;
   readonly rateLimits: { readonly consumer: unknown; readonly provider: unknown };
   readonly faults: Record<string, unknown>;
+  /** The marker-based form (servicecomb.matchGroup + rateLimiting...), src/sidecar/governance. */
+  readonly governance?: GovernanceSnapshot;
   readonly lastRejected?: { readonly at: number; readonly issues: readonly PolicyIssue[] };
 }
 
@@ -121,6 +124,8 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     (_s, config) => new FaultInjector(config, { random }),
   );
 
+  // The marker-based form: its own last-good config, its rate-limit step next to the original's.
+  const governance = createGovernance({ clock, counters });
   const timers = new DeadlineQueue(clock);
   let policies: ResiliencePolicies | undefined;
   let lastFlat: SidecarConfig['flat'] | undefined;
@@ -159,6 +164,8 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     const outbound: Step[] = [];
     // Kept even without service limits (then one Map miss per call): route rules may carry their own.
     outbound.push(createConsumerRateLimit({ limiter: consumerLimiter!, clock, counters }));
+    const marked = governance.steps(config);
+    if (marked.outbound) outbound.push(marked.outbound);
     outbound.push(createFault({ policies: p, injectors, clock, counters }));
     outbound.push(createCircuitBreaker({ policies: p, breakers }));
     outbound.push(
@@ -169,6 +176,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     const inbound: Step[] = [];
     if (hasLimits(p.rateLimit.provider))
       inbound.push(createProviderRateLimit({ limiter: providerLimiter!, clock, counters }));
+    if (marked.inbound) inbound.push(marked.inbound);
     return { outbound, inbound, resilience: serviceView };
   }
 
@@ -195,6 +203,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
       retryBudgets,
       rateLimits: { consumer: consumerLimiter?.counters(), provider: providerLimiter?.counters() },
       faults,
+      governance: governance.snapshot(),
       ...(lastRejected ? { lastRejected } : {}),
     };
   }

@@ -12,6 +12,7 @@
  */
 import { validateBreakerConfig } from '../breaker/circuit-breaker.ts';
 import { validateFaultConfig } from '../fault/fault-injector.ts';
+import { markerNames, ownsGovernanceKey } from '../governance/parse.ts';
 import { validateOutlierConfig } from '../outlier/outlier-detector.ts';
 import { validateBackoffConfig } from '../retry/backoff.ts';
 import { validateRetryBudgetConfig } from '../retry/retry-budget.ts';
@@ -227,8 +228,12 @@ export function parseResiliencePolicies(flat: Readonly<Record<string, unknown>>)
   const rateLimits = new RateLimitCollector(issues);
   const global: Fields = new Map();
   const perService = new Map<string, Fields>();
+  // The marker form (servicecomb.matchGroup + servicecomb.retry.<marker>, ...) is read by
+  // src/sidecar/governance; its keys are not this parser's unknown keys.
+  const markers = markerNames(flat);
 
   for (const [key, value] of leaves(flat)) {
+    if (ownsGovernanceKey(key, markers)) continue;
     if (rateLimits.offer(key, value)) continue;
     const m = matchKey(key);
     if (m.kind === 'none') continue;

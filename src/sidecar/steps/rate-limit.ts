@@ -8,11 +8,16 @@
  * - provider side (inbound chain): per source service (`…Provider.qps.limit.<src>`), callers
  *   without their own limit (or unknown callers) sharing the provider `global` bucket.
  *
+ * - marker-based (`servicecomb.matchGroup.<name>` + `servicecomb.rateLimiting.<name>`, the
+ *   Java chassis 2.x / go-chassis v2 form): `createMarkerRateLimit`, one per direction, in the
+ *   chain only when some marker rule can match that direction's calls.
+ *
  * Limited → 429 RATE_LIMITED with `Retry-After` (whole seconds until the next token, ≥ 1). No
  * limit applies unless configured: with nothing configured the step is not in the chain at all.
  */
 import type { Clock } from '../../shared/clock.ts';
 import type { Step } from '../chain/types.ts';
+import type { MarkerRateLimiter } from '../ratelimit/marker-limiter.ts';
 import { rateLimitedError } from '../ratelimit/rate-limited-error.ts';
 import type { RateLimiter } from '../ratelimit/rate-limiter.ts';
 import { TokenBucket } from '../ratelimit/token-bucket.ts';
@@ -67,5 +72,27 @@ export function createProviderRateLimit(deps: RateLimitStepDeps): Step {
       return Promise.reject(rateLimitedError(source === '' ? call.service : source, r.retryAfterMs));
     }
     return next(call);
+  };
+}
+
+export interface MarkerRateLimitStepDeps {
+  readonly limiter: MarkerRateLimiter;
+  readonly counters?: GovernanceCounters;
+}
+
+/**
+ * Either direction: calls matching a rateLimiting policy's marker share its bucket. A call no
+ * marker matches costs the index lookup and nothing else.
+ */
+export function createMarkerRateLimit(deps: MarkerRateLimitStepDeps): Step {
+  const { limiter, counters } = deps;
+  return function markerRateLimit(call, next) {
+    const m = limiter.match(call);
+    if (m === undefined) return next(call);
+    const r = m.bucket.tryTake();
+    if (r.ok) return next(call);
+    const who = call.direction === 'inbound' ? (call.source.service ?? 'unknown') : call.service;
+    counters?.rateLimited.inc(who, call.direction);
+    return Promise.reject(rateLimitedError(call.service, r.retryAfterMs, m.message));
   };
 }
