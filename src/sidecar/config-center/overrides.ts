@@ -45,6 +45,9 @@ export const LIVE_PREFIXES: readonly string[] = [
   'servicecomb.flowcontrol.',
   'servicecomb.rateLimiting.',
   'servicecomb.match.',
+  // The marker-based form (src/sidecar/governance): markers and bulkhead policies by name.
+  'servicecomb.matchGroup.',
+  'servicecomb.bulkhead.',
   'servicecomb.governance.',
   'servicecomb.retry.',
   'servicecomb.timeout.',
