@@ -2,7 +2,9 @@
  * @module registry/main
  * Wires the registry: store (embedded, or etcd for replicas) → catalog (with self-preservation)
  * → operations → HTTP routes + WebSocket watcher, and registers the registry itself as
- * SERVICECENTER (./self-registration.ts) so `health` lists every replica.
+ * SERVICECENTER (./self-registration.ts) so `health` lists every replica. Unless turned off,
+ * Prometheus metrics (./metrics/) meter the store, the HTTP edge and the WebSocket upgrades and
+ * are served as `GET /metrics`.
  * `startRegistry` is what the CLI and other planes' integration tests call.
  */
 import { createServer, type Server } from 'node:http';
@@ -12,12 +14,14 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import { registryRoutes } from './api/routes.ts';
 import { Catalog } from './catalog.ts';
 import { createConfigCenter } from './config-center/routes.ts';
-import { Router } from './http/router.ts';
+import { type Route, Router } from './http/router.ts';
 import { createRequestHandler } from './http/server.ts';
+import { RegistryMetrics, type RegistryMetricsOptions } from './metrics/registry-metrics.ts';
 import { DEFAULT_CONFIG, type RegistryConfig, type RegistryContext } from './ops/context.ts';
 import { registerSelf, type SelfRegistration } from './self-registration.ts';
 import { EmbeddedStore } from './storage/embedded-store.ts';
 import type { Store } from './storage/types.ts';
+import { createTopologyApi, type TopologyApi } from './topology/routes.ts';
 import { Watcher, type WatcherOptions } from './watch/watcher.ts';
 
 export interface RegistryOptions {
@@ -49,6 +53,8 @@ export interface RegistryOptions {
   etcd?: EtcdOptions;
   /** Serve the Kie-style config center (`/v1/{project}/kie/kv`) from the same store (default true). */
   configCenter?: boolean;
+  /** Prometheus metrics on `GET /metrics` (default on); false leaves them out entirely. */
+  metrics?: RegistryMetricsOptions | false;
   logger?: Logger;
 }
 
@@ -59,7 +65,10 @@ export interface RegistryServer {
   readonly host: string;
   /** In-process access for tests and embedding (the HTTP API is the public surface). */
   readonly context: RegistryContext;
+  /** The store as opened (or as passed in); `context.store` is the metered view of it. */
   readonly store: Store;
+  /** The metrics, or null when `metrics: false`. */
+  readonly metrics: RegistryMetrics | null;
   close(): Promise<void>;
 }
 
@@ -133,7 +142,10 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? createLogger('registry');
   const host = opts.host ?? '127.0.0.1';
-  const store = await openStore(opts, clock, log);
+  // Options are checked before the store opens, so a bad one leaves nothing to clean up.
+  const metrics = opts.metrics === false ? null : new RegistryMetrics(opts.metrics);
+  const backend = await openStore(opts, clock, log);
+  const store: Store = metrics ? metrics.meterStore(backend) : backend;
   const config: RegistryConfig = { ...DEFAULT_CONFIG, ...opts.config };
   const catalog = new Catalog(store, {
     clock,
@@ -146,9 +158,22 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const ctx: RegistryContext = { store, catalog, clock, config, self: null };
   const watcher = new Watcher(ctx, log, opts.watch);
   const configCenter = opts.configCenter === false ? null : createConfigCenter({ store, clock });
-  const router = new Router(registryRoutes(ctx, configCenter?.routes));
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, createRequestHandler(router, log));
-  server.on('upgrade', (req, socket, head) => watcher.handleUpgrade(req, socket, head));
+  const topology = createTopologyApi(ctx);
+  const routes = withTopology(registryRoutes(ctx, configCenter?.routes), topology);
+  if (metrics) {
+    metrics.attach({ catalog, watcher, longPolls: configCenter, topology: topology.store });
+    routes.push(metrics.route);
+    metrics.http.bindRoutes(routes);
+  }
+  const router = new Router(routes);
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000 },
+    createRequestHandler(router, log, metrics?.http),
+  );
+  server.on('upgrade', (req, socket, head) => {
+    metrics?.upgrades.track(socket);
+    watcher.handleUpgrade(req, socket, head);
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
@@ -166,6 +191,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     configCenter?.close();
     await watcher.close();
     catalog.close();
+    metrics?.close();
     await store.close();
     throw err;
   }
@@ -175,6 +201,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
     catalog.close();
+    metrics?.close();
     await store.close();
   }
   const port = (server.address() as AddressInfo).port;
@@ -207,9 +234,25 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       // Deregister ourselves so no client keeps this replica's address.
       await self?.deregister();
       catalog.close();
+      metrics?.close();
       await store.close();
     })();
     return closing;
   };
-  return { url, port, host, context: ctx, store, close };
+  return { url, port, host, context: ctx, store: backend, metrics, close };
+}
+
+/**
+ * `routes` with the topology routes replaced by `topology`'s, whose store the metrics read
+ * (`registryRoutes` builds its own topology API and keeps the store to itself).
+ */
+function withTopology(routes: Route[], topology: TopologyApi): Route[] {
+  const mine = new Map(topology.routes.map((r) => [`${r.method} ${r.pattern}`, r]));
+  const out = routes.map((r) => {
+    const k = `${r.method} ${r.pattern}`;
+    const swap = mine.get(k);
+    if (swap) mine.delete(k);
+    return swap ?? r;
+  });
+  return [...out, ...mine.values()];
 }

@@ -3,13 +3,15 @@
  * The HTTP edge: reads bodies under per-route limits, parses JSON, resolves the tenant, routes,
  * and writes service-center's response shapes (JSON object, empty 200, 304, error envelope,
  * plain-text 404, 405 + Allow). Handlers never see raw sockets; errors are mapped here only.
+ * An optional RequestObserver (metrics) hears when each request starts and is answered, with the
+ * matched Route object (its pattern, never the raw path), so it can keep pre-bound counters.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.ts';
 import { isRegistryError, RegistryError } from '../errors.ts';
 import { isStoreError } from '../storage/types.ts';
 import { TENANT_RE } from '../validate.ts';
-import type { ApiRequest, ApiResponse, Router } from './router.ts';
+import type { ApiRequest, ApiResponse, Match, Route, Router } from './router.ts';
 
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
 /** Past this, an oversized body is no longer drained: the connection is dropped. */
@@ -26,21 +28,48 @@ export function normalisePath(path: string): { path: string; apiVersion: 'v3' | 
   return { path, apiVersion: 'v4' };
 }
 
-export function createRequestHandler(router: Router, log: Logger) {
+/**
+ * Hears every request the handler answers (the registry's metrics). Both calls are made on the
+ * request path: keep them to a few field updates.
+ */
+export interface RequestObserver {
+  /** A request arrived; the value is handed back to `finished` (e.g. a start time). */
+  started(): number;
+  /**
+   * It was answered (or failed) with `status`. `route` is the matched route, or null when no route
+   * matched (404) or only with another method (405); `method` is then the request's own.
+   */
+  finished(route: Route | null, method: string, status: number, startedAt: number): void;
+}
+
+export function createRequestHandler(router: Router, log: Logger, observer?: RequestObserver) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    handle(router, req, res).catch((err: unknown) => {
+    const startedAt = observer ? observer.started() : 0;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const { path, apiVersion } = normalisePath(q < 0 ? url : url.slice(0, q));
+    const method = req.method ?? 'GET';
+    const m = router.match(method, path);
+    const done = handle(m, url, q, apiVersion, req, res).catch((err: unknown) => {
       log.error({ err }, 'request handler failed');
       if (!res.headersSent) sendError(res, new RegistryError(500003, 'unexpected error'));
       else res.destroy();
     });
+    if (observer)
+      void done.then(() =>
+        observer.finished(m.kind === 'found' ? m.route : null, method, res.statusCode, startedAt),
+      );
   };
 }
 
-async function handle(router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const { path, apiVersion } = normalisePath(q < 0 ? url : url.slice(0, q));
-  const m = router.match(req.method ?? 'GET', path);
+async function handle(
+  m: Match,
+  url: string,
+  q: number,
+  apiVersion: 'v3' | 'v4',
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (m.kind === 'none') {
     req.resume();
     res.writeHead(404, { 'content-type': TEXT_TYPE });
@@ -127,7 +156,7 @@ function send(res: ServerResponse, r: ApiResponse): void {
     return;
   }
   if (r.body === undefined && r.json === undefined) {
-    headers['content-type'] = TEXT_TYPE;
+    headers['content-type'] ??= TEXT_TYPE; // a text body may name its own (Prometheus text)
     res.writeHead(status, headers);
     res.end(r.text ?? '');
     return;
