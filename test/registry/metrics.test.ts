@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { WebSocket } from 'ws';
+import {
+  type ExpositionSample,
+  parseExposition,
+  sampleValue,
+} from '../../src/registry/metrics/exposition.ts';
 import { EmbeddedStore } from '../../src/registry/storage/embedded-store.ts';
 import { LATENCY_BUCKETS } from '../../src/registry/topology/report.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -19,41 +24,15 @@ const P = 'mesher_registry_';
 const dir = mkdtempSync(join(tmpdir(), 'mesher-metrics-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Series {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parse the Prometheus text format (the subset prom-client writes). */
-export function parseExposition(text: string): Series[] {
-  const out: Series[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    assert.ok(m, `not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-async function scrape(c: Client): Promise<Series[]> {
+async function scrape(c: Client): Promise<ExpositionSample[]> {
   const r = await c('GET', '/metrics');
   assert.equal(r.status, 200, r.text);
   assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   return parseExposition(r.text);
 }
 
-/** Sum of the series called `name` whose labels include `labels`; undefined if there is none. */
-function val(all: Series[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const hits = all.filter(
-    (s) => s.name === P + name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  return hits.length === 0 ? undefined : hits.reduce((a, s) => a + s.value, 0);
-}
+const val = (all: ExpositionSample[], name: string, labels: Record<string, string> = {}) =>
+  sampleValue(all, P + name, labels);
 
 /** A one-edge topology report, as a sidecar sends it. */
 const report = () => ({
