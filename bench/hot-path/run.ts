@@ -5,13 +5,16 @@
  * of the mesher one-hop sidecar on core 1; then rounds of short open-loop slices at a fixed rate
  * (many single-connection `h2load --h1 --rps` processes, bench/load/h2load.ts), the scenario
  * order rotated each round. Per slice: CPU seconds per 1,000 requests from /proc/PID/stat, p50 and
- * p99 latency, VmRSS after the slice. Prints the median of each over rounds, and each scenario's
- * ratio to the bare Node proxy within the same round (median of those ratios).
+ * p99 latency, VmRSS after the slice; then (unless `--wrk-seconds 0`) a saturation slice: wrk
+ * closed loop, one thread, 64 connections, with the proxy's CPU per 1,000 requests at that load.
+ * Prints the median of each over rounds, and each scenario's ratio to the bare Node proxy within
+ * the same round (median of those ratios). `--http-proxy` adds the npm http-proxy peer.
  *
  *   node --import tsx bench/hot-path/run.ts \
  *     --mesher base=/tmp/mesher-base/dist --mesher cur=/tmp/mesher-hot-path/cur/dist \
  *     --mesher semi32=/tmp/mesher-hot-path/cur/dist,--max-semi-space-size=32 \
- *     [--rounds 5] [--seconds 4] [--rate 1000] [--strace] [--prof DIR] [--log DIR]
+ *     [--rounds 5] [--seconds 4] [--rate 1000] [--wrk-seconds 3] [--connections 64] \
+ *     [--http-proxy] [--strace] [--prof DIR] [--log DIR]
  *
  * A mesher spec is NAME=DIST_DIR followed by comma-separated extras: `--flag` entries are Node
  * flags, `K=V` entries environment variables. `--strace` adds one unmeasured slice per scenario
@@ -26,11 +29,15 @@ import { ROOT, waitForOutput } from '../lib/mesher-proc.ts';
 import { cpuSeconds, processTree, rssMb } from '../lib/proc-stats.ts';
 import { freePort, type Started, Supervisor, sleep, waitUntil } from '../lib/procs.ts';
 import { ScClient } from '../lib/sc-client.ts';
-import { median, rotate } from '../lib/stats.ts';
+import { rotate } from '../lib/stats.ts';
 import { runFixedRate } from '../load/h2load.ts';
+import { runWrk } from '../load/wrk.ts';
 import { startBackend } from '../peers/nginx.ts';
+import { startNodePeer } from '../peers/node-proxies.ts';
 import { httpOk } from '../peers/probe.ts';
+import { type Slice, table } from './report.ts';
 import { straceSlice } from './strace.ts';
+import { voluntarySwitches } from './wakeups.ts';
 
 interface Spec {
   readonly name: string;
@@ -48,6 +55,10 @@ interface Args {
   readonly prof: string | undefined;
   readonly logDir: string | undefined;
   readonly noBare: boolean;
+  readonly httpProxy: boolean;
+  /** Length of each round's wrk saturation slice per proxy; 0 = none. */
+  readonly wrkSeconds: number;
+  readonly connections: number;
   /** Extra Node flags for the bare proxy (`--bare-flags=--trace-gc,--max-semi-space-size=32`). */
   readonly bareFlags: string[];
 }
@@ -75,6 +86,9 @@ function parse(argv: string[]): Args {
   let prof: string | undefined;
   let logDir: string | undefined;
   let noBare = false;
+  let httpProxy = false;
+  let wrkSeconds = 3;
+  let connections = 64;
   let bareFlags: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -87,11 +101,27 @@ function parse(argv: string[]): Args {
     else if (a === '--prof') prof = resolve(v());
     else if (a === '--log') logDir = resolve(v());
     else if (a === '--no-bare') noBare = true;
+    else if (a === '--http-proxy') httpProxy = true;
+    else if (a === '--wrk-seconds') wrkSeconds = Number(v());
+    else if (a === '--connections') connections = Number(v());
     else if (a.startsWith('--bare-flags=')) bareFlags = a.slice(13).split(',');
     else throw new Error(`unknown argument ${a}`);
   }
   if (meshers.length === 0) meshers.push(parseSpec(`cur=${join(ROOT, 'dist')}`));
-  return { meshers, rounds, seconds, rate, strace, prof, logDir, noBare, bareFlags };
+  return {
+    meshers,
+    rounds,
+    seconds,
+    rate,
+    strace,
+    prof,
+    logDir,
+    noBare,
+    httpProxy,
+    wrkSeconds,
+    connections,
+    bareFlags,
+  };
 }
 
 interface Proxy {
@@ -100,18 +130,6 @@ interface Proxy {
   readonly host: string | undefined;
   readonly proc: Started;
   readonly admin?: string;
-}
-
-interface Slice {
-  readonly round: number;
-  readonly name: string;
-  readonly cpuPer1k: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly rss: number;
-  readonly rps: number;
-  readonly errors: number;
 }
 
 const SERVICE = 'hot-backend';
@@ -194,6 +212,7 @@ async function startBare(sup: Supervisor, backendPort: number, a: Args): Promise
 async function slice(sup: Supervisor, h2load: string, p: Proxy, a: Args, round: number): Promise<Slice> {
   const pids = processTree(p.proc.pid);
   const cpu0 = cpuSeconds(pids);
+  const vol0 = voluntarySwitches(p.proc.pid);
   const r = await runFixedRate(
     sup,
     h2load,
@@ -203,40 +222,44 @@ async function slice(sup: Supervisor, h2load: string, p: Proxy, a: Args, round: 
     a.seconds,
   );
   const cpu = cpuSeconds(pids) - cpu0;
+  const wakeups = voluntarySwitches(p.proc.pid) - vol0;
   return {
     round,
     name: p.name,
     cpuPer1k: (cpu / r.totalRequests) * 1000,
+    wakeupsPerReq: wakeups / r.totalRequests,
     p50: r.p50,
     p99: r.p99,
     max: r.max,
     rss: rssMb(pids),
     rps: r.achievedRps,
     errors: r.errors,
+    satRps: Number.NaN,
+    satCpuPer1k: Number.NaN,
+    satRss: Number.NaN,
   };
 }
 
-function table(slices: Slice[], names: string[]): string {
-  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
-  const rows = [
-    '| proxy | CPU s/1k req | ×bare | p50 ms | p99 ms | max ms | ×bare p99 | RSS MB | rps | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const n of names) {
-    const mine = slices.filter((s) => s.name === n);
-    const ratio = (k: 'cpuPer1k' | 'p99') =>
-      median(
-        mine.map((s) => {
-          const b = slices.find((x) => x.round === s.round && x.name === 'bare');
-          return b ? s[k] / b[k] : Number.NaN;
-        }),
-      );
-    const med = (k: keyof Slice) => median(mine.map((s) => s[k] as number));
-    rows.push(
-      `| ${n} | ${f(med('cpuPer1k'), 3)} | ${f(ratio('cpuPer1k'))} | ${f(med('p50'))} | ${f(med('p99'))} | ${f(med('max'))} | ${f(ratio('p99'))} | ${f(med('rss'), 0)} | ${f(med('rps'), 0)} | ${mine.reduce((x, s) => x + s.errors, 0)} |`,
-    );
-  }
-  return rows.join('\n');
+/** The saturation figures of one proxy (wrk closed loop on core 0), merged into its round's slice. */
+async function saturate(sup: Supervisor, p: Proxy, a: Args, s: Slice): Promise<Slice> {
+  const pids = processTree(p.proc.pid);
+  const cpu0 = cpuSeconds(pids);
+  const w = await runWrk(
+    sup,
+    '/usr/bin/wrk',
+    '0',
+    { origin: p.origin, path: '/1k', ...(p.host === undefined ? {} : { host: p.host }) },
+    a.connections,
+    a.wrkSeconds,
+  );
+  const cpu = cpuSeconds(pids) - cpu0;
+  return {
+    ...s,
+    satRps: w.rps,
+    satCpuPer1k: (cpu / w.requests) * 1000,
+    satRss: rssMb(pids),
+    errors: s.errors + w.errors,
+  };
 }
 
 async function memory(p: Proxy): Promise<string> {
@@ -282,28 +305,54 @@ async function main(): Promise<void> {
 
     const proxies: Proxy[] = [];
     if (!a.noBare) proxies.push(await startBare(sup, backend.port, a));
+    if (a.httpProxy) {
+      const hp = await startNodePeer(sup, 'http-proxy', '1', backend.port);
+      keepLog(hp.proc, a.logDir);
+      proxies.push({
+        name: 'http-proxy',
+        origin: `http://127.0.0.1:${hp.port}`,
+        host: undefined,
+        proc: hp.proc,
+      });
+    }
     for (const spec of a.meshers) proxies.push(await startMesher(sup, tmp, spec, registry, a));
     log(`started ${proxies.map((p) => p.name).join(', ')}; load avg ${loadavg()[0]!.toFixed(2)}`);
 
     const h2load = '/usr/bin/h2load';
     for (const p of proxies) await slice(sup, h2load, p, { ...a, seconds: 2 }, -1); // warm-up
+    // All fixed-rate rounds first, then the saturation rounds: a wrk slice grows the young
+    // generation and the pools, which would inflate the next 1,000 rps slice's RSS.
     const slices: Slice[] = [];
     for (let round = 0; round < a.rounds; round++) {
       for (const p of rotate(proxies, round)) {
         const s = await slice(sup, h2load, p, a, round);
         slices.push(s);
         log(
-          `round ${round} ${p.name}: cpu ${s.cpuPer1k.toFixed(3)} s/1k, p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms, rss ${s.rss.toFixed(0)} MB, load ${loadavg()[0]!.toFixed(2)}`,
+          `round ${round} ${p.name}: cpu ${s.cpuPer1k.toFixed(3)} s/1k, p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms, rss ${s.rss.toFixed(0)} MB, wake-ups/req ${s.wakeupsPerReq.toFixed(2)}, load ${loadavg()[0]!.toFixed(2)}`,
         );
+      }
+    }
+    const memAtRate = new Map<string, string>();
+    for (const p of proxies) memAtRate.set(p.name, await memory(p));
+    if (a.wrkSeconds > 0) {
+      for (let round = 0; round < a.rounds; round++) {
+        for (const p of rotate(proxies, round)) {
+          const i = slices.findIndex((s) => s.round === round && s.name === p.name);
+          const s = await saturate(sup, p, a, slices[i]!);
+          slices[i] = s;
+          log(
+            `round ${round} ${p.name}: wrk c${a.connections} ${s.satRps.toFixed(0)} rps, cpu ${s.satCpuPer1k.toFixed(3)} s/1k, rss ${s.satRss.toFixed(0)} MB, load ${loadavg()[0]!.toFixed(2)}`,
+          );
+        }
       }
     }
     const names = proxies.map((p) => p.name);
     process.stdout.write(
-      `\n${a.rounds} rounds × ${a.seconds} s at ${a.rate} rps (1 KB), proxies on core 1, backend+load on core 0; load avg at end ${loadavg()[0]!.toFixed(2)}\n\n${table(slices, names)}\n\n`,
+      `\n${a.rounds} rounds × ${a.seconds} s at ${a.rate} rps (1 KB), then ${a.rounds} rounds × ${a.wrkSeconds} s of wrk -c${a.connections}; proxies on core 1, backend+load on core 0; load avg at end ${loadavg()[0]!.toFixed(2)}\n\n${table(slices, names)}\n\n`,
     );
     for (const p of proxies) {
-      const m = await memory(p);
-      if (m) process.stdout.write(`${p.name}: ${m}\n`);
+      const m = memAtRate.get(p.name);
+      if (m) process.stdout.write(`${p.name} after the fixed-rate rounds: ${m}\n`);
     }
     if (a.strace) {
       for (const p of proxies) {
