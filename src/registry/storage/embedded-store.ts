@@ -63,7 +63,7 @@ export class EmbeddedStore implements Store {
     });
     const wal = await Wal.open(opts.dataDir, rec.gen, {
       compactBytes: opts.compactBytes,
-      snapshot: () => state.snapshot(),
+      snapshot: () => state.capture(),
       onError: opts.onError,
       faultInjector: opts.faultInjector,
     });

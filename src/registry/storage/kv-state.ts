@@ -41,12 +41,33 @@ export interface SnapshotData {
   kvs: Array<[string, string, number, number, number, number]>;
 }
 
+/** What `capture` hands the WAL: the same content as SnapshotData, as live (immutable) objects. */
+export interface SnapshotSource {
+  rev: number;
+  nextLeaseId: number;
+  leases: ReadonlyArray<{ readonly id: number; readonly ttlMs: number }>;
+  kvs: readonly KeyValue[];
+}
+
 interface Watcher {
   prefix: string;
   listener: WatchListener;
 }
 
-const HISTORY_LIMIT = 10_000;
+/**
+ * Bounds of the watch history kept for `watch(prefix, fn, fromRevision)`. Events hold their
+ * KeyValue, and a key rewritten often (a consumer's dependency rule grows by one provider per
+ * find, so 1,000 providers make 1,000 versions of up to 100 KB) would otherwise keep every old
+ * value alive: at 10k instances that alone was ~55 MB of heap after the benchmark's find phase.
+ */
+export interface HistoryLimits {
+  /** Events kept (default 10,000). */
+  maxEvents: number;
+  /** Key + value characters of the kept events (default 4 MiB; shared with live keys or not). */
+  maxBytes: number;
+}
+
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxEvents: 10_000, maxBytes: 4 * 1024 * 1024 };
 
 export class KvState {
   readonly kvs = new Map<string, KeyValue>();
@@ -54,7 +75,11 @@ export class KvState {
   rev = 0;
   nextLeaseId = 1;
   readonly #watchers = new Set<Watcher>();
-  readonly #history: WatchEvent[] = [];
+  /** Watch history; `#history[#head]` is the oldest event still kept. */
+  #history: WatchEvent[] = [];
+  #head = 0;
+  #historyBytes = 0;
+  readonly #limits: HistoryLimits;
   /** Applied but not yet durable: held back from watchers until `deliver`. */
   readonly #undelivered: WatchEvent[][] = [];
 
@@ -62,7 +87,10 @@ export class KvState {
     private readonly now: () => number,
     /** Told when a watch listener throws; the write itself must still be persisted. */
     private readonly onListenerError: (err: unknown) => void = () => {},
-  ) {}
+    limits: Partial<HistoryLimits> = {},
+  ) {
+    this.#limits = { ...DEFAULT_HISTORY_LIMITS, ...limits };
+  }
 
   // === reads ===
 
@@ -124,13 +152,18 @@ export class KvState {
     else if (record.r > this.rev || (record.o.length === 0 && record.v)) this.#applyTxn(record, false);
   }
 
-  snapshot(): SnapshotData {
-    const kvs: SnapshotData['kvs'] = [];
-    for (const kv of this.kvs.values())
-      kvs.push([kv.key, kv.value, kv.createRevision, kv.modRevision, kv.version, kv.lease]);
-    const leases: SnapshotData['leases'] = [];
-    for (const l of this.leases.values()) leases.push([l.id, l.ttlMs]);
-    return { rev: this.rev, nextLeaseId: this.nextLeaseId, leases, kvs };
+  /**
+   * The state at this instant, by reference: KeyValue objects are never mutated (a put makes a
+   * new one) and a lease's id and TTL never change, so the WAL can serialise these arrays in
+   * chunks across ticks while writes go on, without a 100k-tuple copy or one 50 MB string.
+   */
+  capture(): SnapshotSource {
+    return {
+      rev: this.rev,
+      nextLeaseId: this.nextLeaseId,
+      leases: [...this.leases.values()],
+      kvs: [...this.kvs.values()],
+    };
   }
 
   /** Load a snapshot; every lease restarts with a full TTL (the restart grace). */
@@ -150,10 +183,14 @@ export class KvState {
 
   watch(prefix: string, listener: WatchListener, fromRevision?: number): () => void {
     if (fromRevision !== undefined && fromRevision <= this.rev) {
-      const oldest = this.#history[0]?.revision ?? this.rev + 1;
+      const oldest = this.#history[this.#head]?.revision ?? this.rev + 1;
       if (fromRevision < oldest)
         throw new StoreError('COMPACTED', `revision ${fromRevision} has been compacted (oldest ${oldest})`);
-      const past = this.#history.filter((e) => e.revision >= fromRevision && e.kv.key.startsWith(prefix));
+      const past: WatchEvent[] = [];
+      for (let i = this.#head; i < this.#history.length; i++) {
+        const e = this.#history[i]!;
+        if (e.revision >= fromRevision && e.kv.key.startsWith(prefix)) past.push(e);
+      }
       if (past.length > 0) listener(past);
     }
     const w: Watcher = { prefix, listener };
@@ -235,10 +272,37 @@ export class KvState {
     for (const id of record.v ?? []) this.leases.delete(id);
     if (rev > this.rev) this.rev = rev;
     if (events.length === 0) return;
-    for (const e of events) this.#history.push(e);
-    if (this.#history.length > HISTORY_LIMIT * 2)
-      this.#history.splice(0, this.#history.length - HISTORY_LIMIT);
+    this.#remember(events);
     if (notify) this.#undelivered.push(events);
+  }
+
+  /** Append to the watch history, then drop whole revisions from its front past the bounds. */
+  #remember(events: WatchEvent[]): void {
+    for (const e of events) {
+      this.#history.push(e);
+      this.#historyBytes += e.kv.key.length + e.kv.value.length;
+    }
+    const h = this.#history;
+    const { maxEvents, maxBytes } = this.#limits;
+    while (h.length - this.#head > maxEvents || this.#historyBytes > maxBytes) {
+      // Never split a revision: `watch(from)` replays whole transactions or refuses (COMPACTED).
+      const rev = h[this.#head]!.revision;
+      while (this.#head < h.length && h[this.#head]!.revision === rev) {
+        const e = h[this.#head]!;
+        this.#historyBytes -= e.kv.key.length + e.kv.value.length;
+        h[this.#head++] = undefined as unknown as WatchEvent; // release the value now
+      }
+    }
+    // Compact the array once the dropped prefix is large (amortised O(1) per event).
+    if (this.#head > 1024 && this.#head * 2 > h.length) {
+      this.#history = h.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Events and key+value characters held in the watch history (for tests and metrics). */
+  historySize(): { events: number; bytes: number } {
+    return { events: this.#history.length - this.#head, bytes: this.#historyBytes };
   }
 
   /**

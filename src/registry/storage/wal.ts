@@ -21,17 +21,17 @@ import {
   truncateSync,
   writeSync,
 } from 'node:fs';
-import { type FileHandle, mkdir, open, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { LogRecord, SnapshotData } from './kv-state.ts';
+import type { LogRecord, SnapshotData, SnapshotSource } from './kv-state.ts';
 import { StoreError } from './types.ts';
 
 export interface WalOptions {
   /** Compact into a snapshot once the current log exceeds this many bytes (default 64 MiB). */
   compactBytes?: number;
   /** Called when the WAL needs the current state for a snapshot (must be synchronous). */
-  snapshot: () => SnapshotData;
+  snapshot: () => SnapshotSource;
   onError?: (err: unknown) => void;
   /** Fault injection: an error returned here fails the next batch as a disk error would. */
   faultInjector?: () => Error | undefined;
@@ -221,10 +221,7 @@ export class Wal {
     if (batch.length > 0) await this.#write(batch);
     const next = await open(join(this.dir, walName(nextGen)), 'a');
     const tmp = join(this.dir, `${SNAPSHOT}.tmp`);
-    await writeFile(tmp, JSON.stringify({ gen: nextGen, data }));
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
+    await writeSnapshot(tmp, nextGen, data);
     renameSync(tmp, join(this.dir, SNAPSHOT));
     syncDir(this.dir);
     const old = this.#fh;
@@ -236,6 +233,43 @@ export class Wal {
       const m = /^wal-(\d+)\.log$/.exec(f);
       if (m && Number(m[1]) < nextGen) rmSync(join(this.dir, f), { force: true });
     }
+  }
+}
+
+/** Keys per chunk of a snapshot file: ~0.5 MB of JSON, so no single tick serialises the state. */
+const SNAPSHOT_CHUNK = 1000;
+
+/**
+ * Write `{gen, data}` exactly as `JSON.stringify` would (recover() parses it whole), but in
+ * chunks: at 100k instances the one-string version held a ~50 MB string plus 100k tuples and
+ * blocked the event loop while building them. Then fsync the file.
+ */
+export async function writeSnapshot(path: string, gen: number, data: SnapshotSource): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.write(`{"gen":${gen},"data":{"rev":${data.rev},"nextLeaseId":${data.nextLeaseId},"leases":[`);
+    await writeChunked(fh, data.leases, (l) => `[${l.id},${l.ttlMs}]`);
+    await fh.write('],"kvs":[');
+    await writeChunked(
+      fh,
+      data.kvs,
+      (kv) =>
+        `[${JSON.stringify(kv.key)},${JSON.stringify(kv.value)},${kv.createRevision},${kv.modRevision},${kv.version},${kv.lease}]`,
+    );
+    await fh.write(']}}');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `items.map(fmt).join(',')` to the file, SNAPSHOT_CHUNK items per write (one tick each). */
+async function writeChunked<T>(fh: FileHandle, items: readonly T[], fmt: (x: T) => string): Promise<void> {
+  for (let i = 0; i < items.length; i += SNAPSHOT_CHUNK) {
+    const part: string[] = [];
+    const end = Math.min(items.length, i + SNAPSHOT_CHUNK);
+    for (let j = i; j < end; j++) part.push(fmt(items[j]!));
+    await fh.write(i === 0 ? part.join(',') : `,${part.join(',')}`);
   }
 }
 
