@@ -74,3 +74,61 @@ test('resync replays: no-op PUTs are silent, changes are UPDATEs, stale DELETEs 
   assert.equal(catalog.instanceCount, 2);
   catalog.close();
 });
+
+test('instance views: built once, shared until the service changes, dropped past the budget', () => {
+  const svc = (sid: string) =>
+    kv(
+      keys.service(T, sid),
+      JSON.stringify({ serviceId: sid, appId: 'a', serviceName: sid, version: '1' }),
+      1,
+    );
+  const inst = (sid: string, iid: string, rev: number, extra = '') =>
+    kv(keys.instance(T, sid, iid), `{"instanceId":"${iid}"${extra}}`, rev);
+  const store = fakeStore([
+    svc('s1'),
+    svc('s2'),
+    inst('s1', 'i1', 2),
+    inst('s1', 'i2', 5),
+    inst('s2', 'j1', 3),
+  ]);
+  const catalog = new Catalog(store, { viewCacheChars: 60 });
+  const v1 = catalog.instanceView(T, 's1')!;
+  assert.equal(v1.joined, '{"instanceId":"i1"},{"instanceId":"i2"}');
+  assert.equal(v1.count, 2);
+  assert.equal(v1.maxRevision, 5);
+  assert.equal(catalog.instanceView(T, 's1'), v1, 'the same object while nothing changes');
+  assert.equal(catalog.viewCacheChars(), v1.joined.length);
+  assert.equal(catalog.instanceView(T, 'nope'), undefined);
+
+  // A change to another service keeps this view; one to this service drops it.
+  store.emit([{ type: 'PUT', kv: inst('s2', 'j2', 6), revision: 6 }]);
+  assert.equal(catalog.instanceView(T, 's1'), v1);
+  store.emit([{ type: 'PUT', kv: inst('s1', 'i2', 7, ',"status":"DOWN"'), revision: 7 }]);
+  const v2 = catalog.instanceView(T, 's1')!;
+  assert.notEqual(v2, v1);
+  assert.equal(v2.joined, '{"instanceId":"i1"},{"instanceId":"i2","status":"DOWN"}');
+  assert.equal(v2.maxRevision, 7);
+  store.emit([{ type: 'DELETE', kv: inst('s1', 'i2', 7, ',"status":"DOWN"'), revision: 8 }]);
+  assert.equal(catalog.instanceView(T, 's1')!.joined, '{"instanceId":"i1"}');
+  store.emit([{ type: 'DELETE', kv: inst('s1', 'i1', 2), revision: 9 }]);
+  assert.equal(catalog.instanceView(T, 's1'), undefined, 'no instances, no view');
+
+  // Budget: 60 characters. s2's view (38) fits; adding s3's (38) drops every view first.
+  store.emit([
+    { type: 'PUT', kv: svc('s3'), revision: 10 },
+    { type: 'PUT', kv: inst('s3', 'k1', 11), revision: 11 },
+    { type: 'PUT', kv: inst('s3', 'k2', 12), revision: 12 },
+  ]);
+  const w2 = catalog.instanceView(T, 's2')!;
+  assert.equal(catalog.viewCacheChars(), w2.joined.length);
+  const w3 = catalog.instanceView(T, 's3')!;
+  assert.equal(catalog.viewCacheChars(), w3.joined.length, 's2 dropped to make room');
+  assert.notEqual(catalog.instanceView(T, 's2'), w2, 'rebuilt on demand');
+  // A view larger than the whole budget is answered but never kept.
+  store.emit([{ type: 'PUT', kv: inst('s3', 'k3', 13, `,"p":"${'x'.repeat(80)}"`), revision: 13 }]);
+  const big = catalog.instanceView(T, 's3')!;
+  assert.equal(big.count, 3);
+  assert.notEqual(catalog.instanceView(T, 's3'), big);
+  assert.ok(catalog.viewCacheChars() <= 60);
+  catalog.close();
+});

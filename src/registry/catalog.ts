@@ -31,6 +31,22 @@ export interface CatalogOptions {
   selfPreservation?: Partial<SelfPreservationOptions>;
   /** The registry's instance TTL override in seconds (0 = from each instance's health check). */
   instanceTtlSec?: number;
+  /** Characters of instance views (find answers) kept at most (default 16 Mi, ~16 MB). */
+  viewCacheChars?: number;
+}
+
+/**
+ * A service's instances as a find answers them, built on first read after a change and shared by
+ * every find until the next one (discovery is read far more often than written). Immutable,
+ * except `memo`, which discovery fills once with the answer text and its revision.
+ */
+export interface InstanceView {
+  /** Wire JSON of each instance joined with ',' in catalog order ('' for none). */
+  readonly joined: string;
+  readonly count: number;
+  /** Highest modRevision among the instances (0 for none). */
+  readonly maxRevision: number;
+  memo?: { readonly rev: string; readonly json: string };
 }
 
 /**
@@ -78,6 +94,8 @@ export class TenantIndex {
   /** provider `env/app/name` → consumer `env/app/name/version` keys (derived from depRules). */
   readonly dependents = new Map<string, Set<string>>();
   instanceCount = 0;
+  /** service id → its cached InstanceView (dropped on any change to its instances). */
+  readonly views = new Map<string, InstanceView>();
   /** schema-ref key → content hash, and hash → number of refs (for content garbage collection). */
   readonly schemaRefs = new Map<string, string>();
   readonly schemaHashRefs = new Map<string, number>();
@@ -112,11 +130,14 @@ export class Catalog {
   /** Revision of each expiry the gate has not applied yet (as many as the gate holds). */
   readonly #expiredAt = new Map<string, number>();
   readonly #ttlOverrideSec: number;
+  readonly #viewLimit: number;
+  #viewChars = 0;
   serviceCount = 0;
   instanceCount = 0;
 
   constructor(store: Store, opts: CatalogOptions = {}) {
     this.#ttlOverrideSec = opts.instanceTtlSec ?? 0;
+    this.#viewLimit = opts.viewCacheChars ?? 16 * 1024 * 1024;
     this.#preservation = new SelfPreservation(
       { ...DEFAULT_SELF_PRESERVATION, ...opts.selfPreservation },
       {
@@ -174,13 +195,61 @@ export class Catalog {
     return this.#tenants.get(t)?.instances.get(sid);
   }
 
+  /**
+   * The instances of a service as one shared, cached view (undefined when it has none). Views are
+   * kept up to `viewCacheChars` in all; past that every view is dropped and rebuilt on demand.
+   */
+  instanceView(t: Tenant, sid: string): InstanceView | undefined {
+    const idx = this.#tenants.get(t);
+    const map = idx?.instances.get(sid);
+    if (!idx || !map) return undefined;
+    const cached = idx.views.get(sid);
+    if (cached) return cached;
+    const parts: string[] = [];
+    let maxRevision = 0;
+    for (const e of map.values()) {
+      parts.push(e.json);
+      if (e.modRevision > maxRevision) maxRevision = e.modRevision;
+    }
+    const view: InstanceView = { joined: parts.join(','), count: parts.length, maxRevision };
+    const size = view.joined.length;
+    if (this.#viewChars + size > this.#viewLimit) this.#dropViews();
+    if (size <= this.#viewLimit) {
+      idx.views.set(sid, view);
+      this.#viewChars += size;
+    }
+    return view;
+  }
+
+  /** Characters held by cached views (for tests and metrics). */
+  viewCacheChars(): number {
+    return this.#viewChars;
+  }
+
+  #dropViews(): void {
+    for (const idx of this.#tenants.values()) idx.views.clear();
+    this.#viewChars = 0;
+  }
+
+  #invalidate(idx: TenantIndex, sid: string): void {
+    const v = idx.views.get(sid);
+    if (!v) return;
+    idx.views.delete(sid);
+    this.#viewChars -= v.joined.length;
+  }
+
   /** Service ids under (env, app, name), falling back to the alias index (spec §4.1 step 3). */
   findServiceIds(t: Tenant, env: string, app: string, name: string): string[] {
-    const idx = this.#tenants.get(t);
-    if (!idx) return [];
-    const k = `${env}/${app}/${name}`;
-    const ids = idx.byName.get(k) ?? idx.byAlias.get(k);
+    const ids = this.serviceIdSet(t, env, app, name);
     return ids ? [...ids] : [];
+  }
+
+  /** The live set behind findServiceIds, not copied (callers must not keep or change it). */
+  serviceIdSet(t: Tenant, env: string, app: string, name: string): ReadonlySet<string> | undefined {
+    const idx = this.#tenants.get(t);
+    if (!idx) return undefined;
+    const k = `${env}/${app}/${name}`;
+    return idx.byName.get(k) ?? idx.byAlias.get(k);
   }
 
   /** The exact service id of (env, app, name|alias, version), if any. */
@@ -319,6 +388,7 @@ export class Catalog {
       this.instanceCount++;
     }
     map.set(iid, new InstanceEntry(e.kv));
+    this.#invalidate(idx, sid);
     // A held instance written again is an UPDATE for whoever still lists it.
     const action = prev || e.kv.version !== 1 ? 'UPDATE' : 'CREATE';
     this.#notify(sk.tenant, sid, action, e.kv.value, e.revision, notify);
@@ -335,6 +405,7 @@ export class Catalog {
     const prev = map?.get(iid);
     if (!idx || !map || !prev) return;
     map.delete(iid);
+    this.#invalidate(idx, sid);
     if (map.size === 0) idx.instances.delete(sid);
     idx.instanceCount--;
     this.instanceCount--;

@@ -7,7 +7,7 @@ import { RegistryError } from '../errors.ts';
 import type { Route } from '../http/router.ts';
 import type { RegistryContext } from '../ops/context.ts';
 import { listConsumers, listProviders, putDependencies } from '../ops/dependencies.ts';
-import { batchFind, find, getInstance, instancesJson, listInstances, parseTags } from '../ops/discovery.ts';
+import { batchFind, find, getInstance, listInstances, parseTags } from '../ops/discovery.ts';
 import {
   bulkStatus,
   deregisterInstance,
@@ -44,7 +44,7 @@ export function instanceRoutes(ctx: RegistryContext): Route[] {
       handler: (r) => {
         const tags = parseTags(r.query.get('tags'));
         const res = listInstances(ctx, r.tenant, r.params.serviceId!, header(r, 'x-consumerid'), tags);
-        return withRevision(r, res.rev, instancesJson(res.raws));
+        return withRevision(r, res.rev, res.json);
       },
     },
     {
@@ -125,7 +125,7 @@ export function instanceRoutes(ctx: RegistryContext): Route[] {
           tags: parseTags(r.query.get('tags')),
           consumerId: header(r, 'x-consumerid'),
         });
-        return withRevision(r, res.rev, instancesJson(res.raws));
+        return withRevision(r, res.rev, res.json);
       },
     },
     {

@@ -26,7 +26,14 @@ export async function recordDependency(
   consumer: MicroService,
   provider: MicroService,
 ): Promise<void> {
-  const rules = ctx.catalog.tenant(t)?.depRules.get(ruleTail(consumer)) ?? [];
+  const idx = ctx.catalog.tenant(t);
+  const consumerTail = ruleTail(consumer);
+  // The common case (every find after the first): already recorded. The catalog's derived
+  // provider → consumers index answers that in O(1); scanning the consumer's rules was O(rules)
+  // per find (1,000 providers: ~1,000 comparisons on every find).
+  const providerTail = `${provider.environment ?? ''}/${provider.appId}/${provider.serviceName}`;
+  if (idx?.dependents.get(providerTail)?.has(consumerTail)) return;
+  const rules = idx?.depRules.get(consumerTail) ?? [];
   const key: MicroServiceKey = {
     tenant: t,
     environment: provider.environment ?? '',

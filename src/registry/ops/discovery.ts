@@ -6,7 +6,7 @@
  * The caller's last revision may come as `?rev` or the `X-Resource-Revision` header (improve).
  */
 import { createHash } from 'node:crypto';
-import type { InstanceEntry } from '../catalog.ts';
+import type { InstanceView } from '../catalog.ts';
 import { invalid, RegistryError } from '../errors.ts';
 import type { Instance, MicroService, Tenant } from '../model.ts';
 import {
@@ -32,25 +32,45 @@ export interface FindQuery {
 }
 
 export interface FindResult {
-  /** Wire JSON of each instance, ready to splice into a response. */
-  raws: string[];
+  /** The answer body: `{"instances":[...]}`, or `{}` when empty (omitempty). */
+  json: string;
   rev: string;
+  /** Wire JSON of the instances joined with ',' ('' for none), for callers that re-shape them. */
+  joined: string;
 }
 
-export function revisionOf(entries: Iterable<InstanceEntry>): FindResult {
-  let max = 0;
-  const raws: string[] = [];
-  for (const e of entries) {
-    raws.push(e.json);
-    if (e.modRevision > max) max = e.modRevision;
-  }
-  const rev = createHash('sha1').update(`${max}.${raws.length},`).digest('hex');
-  return { raws, rev };
+const EMPTY: InstanceView = { joined: '', count: 0, maxRevision: 0 };
+
+/** The revision of an instance list: sha1 of `"{maxModRevision}.{count},"`, hex. */
+function revision(maxRevision: number, count: number): string {
+  return createHash('sha1').update(`${maxRevision}.${count},`).digest('hex');
 }
 
 /** `{"instances":[...]}`, or `{}` when empty (omitempty), without re-serialising. */
-export function instancesJson(raws: readonly string[]): string {
-  return raws.length === 0 ? '{}' : `{"instances":[${raws.join(',')}]}`;
+function answerOf(joined: string): string {
+  return joined === '' ? '{}' : `{"instances":[${joined}]}`;
+}
+
+/** A view's answer and revision, computed once per view (so once per change of the service). */
+function resultOf(view: InstanceView): FindResult {
+  view.memo ??= { rev: revision(view.maxRevision, view.count), json: answerOf(view.joined) };
+  return { json: view.memo.json, rev: view.memo.rev, joined: view.joined };
+}
+
+/** The union of several services' views, in order (a find over several versions). */
+function resultOfMany(views: readonly InstanceView[]): FindResult {
+  if (views.length === 0) return resultOf(EMPTY);
+  if (views.length === 1) return resultOf(views[0]!);
+  let max = 0;
+  let count = 0;
+  const parts: string[] = [];
+  for (const v of views) {
+    if (v.maxRevision > max) max = v.maxRevision;
+    count += v.count;
+    parts.push(v.joined);
+  }
+  const joined = parts.join(',');
+  return { json: answerOf(joined), rev: revision(max, count), joined };
 }
 
 export function parseTags(raw: string | null | undefined, name = 'tags'): string[] {
@@ -80,11 +100,11 @@ export async function find(ctx: RegistryContext, t: Tenant, q: FindQuery): Promi
   const consumer = consumerOf(ctx, t, q.consumerId);
   let env = consumer ? (consumer.environment ?? '') : (q.env ?? '');
   if (isGlobalName(ctx, t, q.appId, q.serviceName)) env = ctx.config.environment;
-  const ids = ctx.catalog.findServiceIds(t, env, q.appId, q.serviceName);
-  if (ids.length === 0)
+  const ids = ctx.catalog.serviceIdSet(t, env, q.appId, q.serviceName);
+  if (!ids || ids.size === 0)
     throw new RegistryError(400012, `Provider[${env}/${q.appId}/${q.serviceName}] does not exist.`);
   const tagIdx = ctx.catalog.tenant(t)?.tags;
-  const visible: InstanceEntry[] = [];
+  const views: InstanceView[] = [];
   let first: MicroService | undefined;
   for (const sid of ids) {
     const svc = ctx.catalog.service(t, sid);
@@ -95,11 +115,11 @@ export async function find(ctx: RegistryContext, t: Tenant, q: FindQuery): Promi
       if (!q.tags.every((k) => k in tags)) continue;
     }
     if (consumer && !canAccess(ctx, t, consumer, svc)) continue;
-    const insts = ctx.catalog.instancesOf(t, sid);
-    if (insts) for (const e of insts.values()) visible.push(e);
+    const view = ctx.catalog.instanceView(t, sid);
+    if (view) views.push(view);
   }
   if (consumer && first) await recordDependency(ctx, t, consumer, first);
-  return revisionOf(visible);
+  return resultOfMany(views);
 }
 
 /** `GET /microservices/{sid}/instances` (no dependency is recorded). */
@@ -118,9 +138,9 @@ export function listInstances(
     throw new RegistryError(400012, `Consumer[${consumer.serviceId}] can not access provider[${sid}].`);
   if (tags.length > 0) {
     const have = ctx.catalog.tenant(t)?.tags.get(sid) ?? {};
-    if (!tags.every((k) => k in have)) return revisionOf([]);
+    if (!tags.every((k) => k in have)) return resultOf(EMPTY);
   }
-  return revisionOf(ctx.catalog.instancesOf(t, sid)?.values() ?? []);
+  return resultOf(ctx.catalog.instanceView(t, sid) ?? EMPTY);
 }
 
 export function getInstance(
@@ -138,8 +158,7 @@ export function getInstance(
   const entry = ctx.catalog.instance(t, sid, iid);
   if (!entry || (consumer && !canAccess(ctx, t, consumer, provider)))
     throw new RegistryError(400017, 'Instance does not exist.');
-  const { rev } = revisionOf([entry]);
-  return { json: entry.json, rev };
+  return { json: entry.json, rev: revision(entry.modRevision, 1) };
 }
 
 interface BatchGroup {
@@ -201,7 +220,7 @@ export async function batchFind(
           index,
           item.rev,
           r.rev,
-          r.raws.map((x) => JSON.parse(x) as Instance),
+          r.joined === '' ? [] : (JSON.parse(`[${r.joined}]`) as Instance[]),
         );
       } catch (err) {
         addFailure(g, index, err);
