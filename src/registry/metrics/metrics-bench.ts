@@ -9,7 +9,9 @@
  *
  * Usage: node --import tsx src/registry/metrics/metrics-bench.ts [--rounds 3] [--seconds 5]
  *        [--instances 1000] [--connections 32]
- * The registry child is pinned to core 1 and the load to core 0 when `taskset` exists.
+ * The registry child is pinned to core 1 when `taskset` exists (run the bench itself under
+ * `taskset -c 0`). With MESHER_BENCH_PROFILE=DIR each registry child writes a CPU profile there
+ * (`node --import tsx bench/profile-summary.ts FILE` shows the metrics modules' share).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -52,7 +54,11 @@ function cpuSeconds(pid: number): number {
 }
 
 async function startChild(metrics: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const args = ['--import', 'tsx', import.meta.filename, '--serve', metrics ? 'on' : 'off'];
+  const prof = process.env.MESHER_BENCH_PROFILE;
+  const args = [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    ...['--import', 'tsx', import.meta.filename, '--serve', metrics ? 'on' : 'off'],
+  ];
   const pinned = existsSync('/usr/bin/taskset');
   const child = pinned
     ? spawn('taskset', ['-c', '1', process.execPath, ...args], {
