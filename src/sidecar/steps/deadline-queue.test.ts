@@ -62,3 +62,50 @@ test('past maxQueues distinct durations, plain clock timers are used', () => {
   clock.advance(20);
   assert.equal(n, 2);
 });
+
+test('attempts that end long before their timeout wake the loop about once per duration, not per slackMs', () => {
+  const clock = new ManualClock();
+  let armed = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => {
+      armed++;
+      return clock.setTimeout(fn, ms);
+    },
+  } as unknown as ManualClock;
+  const q = new DeadlineQueue(counting, { slackMs: 5 });
+  let fired = 0;
+  // 1,000 calls a second for 100 s, each done 1 ms after it started (30 s timeout).
+  let inFlight = q.setTimeout(() => fired++, 30_000);
+  for (let t = 1; t <= 100_000; t++) {
+    clock.advance(1);
+    inFlight.cancel();
+    inFlight = q.setTimeout(() => fired++, 30_000);
+  }
+  assert.equal(fired, 0);
+  assert.equal(q.pending, 1);
+  assert.ok(armed <= 5, `armed ${armed} clock timers`);
+  clock.advance(30_000);
+  assert.equal(fired, 1, 'the last live entry still fires');
+  assert.equal(clock.pending, 0);
+});
+
+test('cancel is O(1) in any position and a cancelled handle stays cancelled', () => {
+  const clock = new ManualClock();
+  const q = new DeadlineQueue(clock, { slackMs: 0 });
+  const fired: number[] = [];
+  const h = [0, 1, 2, 3, 4].map((i) => {
+    clock.advance(1);
+    return q.setTimeout(() => fired.push(i), 10);
+  });
+  h[2]!.cancel();
+  h[0]!.cancel();
+  h[4]!.cancel();
+  h[4]!.cancel();
+  assert.equal(q.pending, 2);
+  clock.advance(20);
+  assert.deepEqual(fired, [1, 3]);
+  h[1]!.cancel(); // after firing: no effect
+  assert.equal(q.pending, 0);
+  assert.equal(clock.pending, 0);
+});

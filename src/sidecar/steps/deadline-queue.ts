@@ -2,30 +2,49 @@
  * @module sidecar/steps/deadline-queue
  * Cheap timeouts for the hot path. A Node timer per request (create, unref, clear) cost about 1 µs;
  * most attempt timeouts share one duration (the service's `perTryMs`), so entries of the same
- * duration go into a FIFO that is already sorted by deadline, and ONE clock timer per duration
- * watches its head. Cancelling only marks an entry; cancelled entries are dropped when they reach
- * the head, and the FIFO is compacted when they pile up, so memory stays proportional to the
- * calls in flight. Durations beyond `maxQueues` distinct values fall back to plain clock timers.
+ * duration go into a list that is already sorted by deadline (each is added at the tail), and ONE
+ * clock timer per duration watches it. The list is intrusive and doubly linked: an entry is its
+ * own handle, `cancel()` unlinks it in O(1), so a cancelled entry is garbage at once and memory is
+ * exactly the timers pending. (The first version kept cancelled entries in an array until a
+ * compaction every ~1,000 cancels, so they survived scavenges and were promoted to the old space,
+ * and allocated a handle and a closure per timer besides the entry.)
+ *
+ * The timer is not moved when the head is cancelled: it fires at the deadline it was armed for,
+ * runs what is due and re-arms for the new head (if any). So a busy queue whose attempts end well
+ * before their timeout wakes the event loop about once per duration, not once per request.
  *
  * Timers fire no earlier than their deadline; a re-armed queue fires at most `slackMs` late.
  */
 import type { Clock, TimerHandle } from '../../shared/clock.ts';
 
-interface Entry {
-  readonly at: number;
+/** One pending timeout: list node and handle at once (one allocation per timer). */
+class Entry implements TimerHandle {
+  prev: Entry | undefined = undefined;
+  next: Entry | undefined = undefined;
   fn: (() => void) | undefined;
-}
+  readonly at: number;
+  readonly #list: Fifo;
 
-const COMPACT_MIN = 1024;
+  constructor(list: Fifo, at: number, fn: () => void) {
+    this.#list = list;
+    this.at = at;
+    this.fn = fn;
+  }
+
+  cancel(): void {
+    if (this.fn === undefined) return;
+    this.fn = undefined;
+    this.#list.unlink(this);
+  }
+}
 
 class Fifo {
   readonly #clock: Clock;
   readonly #slackMs: number;
-  #items: Entry[] = [];
-  #head = 0;
-  #cancelled = 0;
+  #head: Entry | undefined;
+  #tail: Entry | undefined;
+  #size = 0;
   #timer: TimerHandle | undefined;
-  #armedAt = 0;
 
   constructor(clock: Clock, slackMs: number) {
     this.#clock = clock;
@@ -33,65 +52,49 @@ class Fifo {
   }
 
   add(fn: () => void, ms: number): TimerHandle {
-    const entry: Entry = { at: this.#clock.now() + ms, fn };
-    this.#items.push(entry);
+    const entry = new Entry(this, this.#clock.now() + ms, fn);
+    const tail = this.#tail;
+    if (tail === undefined) this.#head = entry;
+    else {
+      tail.next = entry;
+      entry.prev = tail;
+    }
+    this.#tail = entry;
+    this.#size++;
     if (this.#timer === undefined) this.#arm(entry.at, 0);
-    return {
-      cancel: () => {
-        if (entry.fn === undefined) return;
-        entry.fn = undefined;
-        if (++this.#cancelled > COMPACT_MIN && this.#cancelled * 2 > this.#items.length - this.#head)
-          this.#compact();
-      },
-    };
+    return entry;
+  }
+
+  unlink(e: Entry): void {
+    const { prev, next } = e;
+    if (prev === undefined) this.#head = next;
+    else prev.next = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prev = prev;
+    e.prev = undefined;
+    e.next = undefined;
+    this.#size--;
   }
 
   #arm(at: number, slack: number): void {
-    const now = this.#clock.now();
-    this.#armedAt = at;
-    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, at - now, slack));
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, at - this.#clock.now(), slack));
   }
 
   #fire(): void {
     this.#timer = undefined;
     const now = this.#clock.now();
-    const items = this.#items;
-    while (this.#head < items.length && items[this.#head]!.at <= now) {
-      const e = items[this.#head]!;
-      items[this.#head++] = undefined as unknown as Entry;
-      const fn = e.fn;
-      if (fn === undefined) this.#cancelled--;
-      else {
-        e.fn = undefined;
-        fn();
-      }
+    for (let e = this.#head; e !== undefined && e.at <= now; e = this.#head) {
+      const fn = e.fn!;
+      e.fn = undefined;
+      this.unlink(e);
+      fn();
     }
-    if (this.#head === items.length) {
-      this.#items = [];
-      this.#head = 0;
-      this.#cancelled = 0;
-      return;
-    }
-    if (this.#head > COMPACT_MIN && this.#head * 2 > items.length) this.#compact();
-    if (this.#timer === undefined) this.#arm(this.#items[this.#head]!.at, this.#slackMs);
-  }
-
-  #compact(): void {
-    const live: Entry[] = [];
-    const items = this.#items;
-    for (let i = this.#head; i < items.length; i++) if (items[i]!.fn !== undefined) live.push(items[i]!);
-    this.#items = live;
-    this.#head = 0;
-    this.#cancelled = 0;
-    if (this.#timer !== undefined && live.length > 0 && live[0]!.at > this.#armedAt + this.#slackMs) {
-      // the armed head was cancelled: no need to wake before the new head
-      this.#timer.cancel();
-      this.#arm(live[0]!.at, 0);
-    }
+    // A callback may have added an entry (and armed the timer) already.
+    if (this.#head !== undefined && this.#timer === undefined) this.#arm(this.#head.at, this.#slackMs);
   }
 
   get size(): number {
-    return this.#items.length - this.#head - this.#cancelled;
+    return this.#size;
   }
 }
 
