@@ -1,15 +1,15 @@
 /**
- * @module registry/storage/etcd-bench
+ * @module bench/registry/etcd-store
  * A small measurement of the etcd Store against a running etcd (not run by tests):
  * - txn latency over sequential single-key puts (each resolves after its own watch event);
  * - keepalive throughput: distinct leases kept alive at once, answered by etcd per second;
  * - the cost of a coalesced keepAlive() call (the registry's heartbeat path, no I/O);
  * - the delay for a put on one replica to reach a watcher on another.
  *
- * Usage: node --import tsx src/registry/storage/etcd-bench.ts http://127.0.0.1:2379[,...]
+ * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...]
  */
-import { createLogger } from '../../shared/log.ts';
-import { openEtcdStore } from './etcd-store.ts';
+import { createLogger } from '../../src/shared/log.ts';
+import { openEtcdStore } from '../../src/registry/storage/etcd-store.ts';
 
 export interface EtcdBenchOptions {
   puts?: number;
