@@ -14,14 +14,14 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import { registryRoutes } from './api/routes.ts';
 import { Catalog } from './catalog.ts';
 import { createConfigCenter } from './config-center/routes.ts';
-import { type Route, Router } from './http/router.ts';
+import { Router } from './http/router.ts';
 import { createRequestHandler } from './http/server.ts';
 import { RegistryMetrics, type RegistryMetricsOptions } from './metrics/registry-metrics.ts';
 import { DEFAULT_CONFIG, type RegistryConfig, type RegistryContext } from './ops/context.ts';
 import { registerSelf, type SelfRegistration } from './self-registration.ts';
 import { EmbeddedStore } from './storage/embedded-store.ts';
 import type { Store } from './storage/types.ts';
-import { createTopologyApi, type TopologyApi } from './topology/routes.ts';
+import { createTopologyApi } from './topology/routes.ts';
 import { Watcher, type WatcherOptions } from './watch/watcher.ts';
 
 export interface RegistryOptions {
@@ -159,7 +159,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   const watcher = new Watcher(ctx, log, opts.watch);
   const configCenter = opts.configCenter === false ? null : createConfigCenter({ store, clock });
   const topology = createTopologyApi(ctx);
-  const routes = withTopology(registryRoutes(ctx, configCenter?.routes), topology);
+  const routes = registryRoutes(ctx, topology, configCenter?.routes);
   if (metrics) {
     metrics.attach({ catalog, watcher, longPolls: configCenter, topology: topology.store });
     routes.push(metrics.route);
@@ -240,19 +240,4 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     return closing;
   };
   return { url, port, host, context: ctx, store: backend, metrics, close };
-}
-
-/**
- * `routes` with the topology routes replaced by `topology`'s, whose store the metrics read
- * (`registryRoutes` builds its own topology API and keeps the store to itself).
- */
-function withTopology(routes: Route[], topology: TopologyApi): Route[] {
-  const mine = new Map(topology.routes.map((r) => [`${r.method} ${r.pattern}`, r]));
-  const out = routes.map((r) => {
-    const k = `${r.method} ${r.pattern}`;
-    const swap = mine.get(k);
-    if (swap) mine.delete(k);
-    return swap ?? r;
-  });
-  return [...out, ...mine.values()];
 }

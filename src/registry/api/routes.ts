@@ -5,18 +5,23 @@
  */
 import type { Route } from '../http/router.ts';
 import type { RegistryContext } from '../ops/context.ts';
-import { topologyRoutes } from '../topology/routes.ts';
+import type { TopologyApi } from '../topology/routes.ts';
 import { governRoutes } from './govern.ts';
 import { instanceRoutes } from './instances.ts';
 import { microserviceRoutes } from './microservices.ts';
 
-export function registryRoutes(ctx: RegistryContext, extra: readonly Route[] = []): Route[] {
+/** `topology` is passed in (not built here) so the metrics can read its store. */
+export function registryRoutes(
+  ctx: RegistryContext,
+  topology: TopologyApi,
+  extra: readonly Route[] = [],
+): Route[] {
   return [
     ...microserviceRoutes(ctx),
     ...instanceRoutes(ctx),
     ...governRoutes(ctx),
     // Who calls whom, from the sidecars' reports (in memory, per registry replica).
-    ...topologyRoutes(ctx),
+    ...topology.routes,
     ...extra,
   ];
 }

@@ -62,8 +62,3 @@ export function createTopologyApi(ctx: RegistryContext, opts: TopologyStoreOptio
   ];
   return { routes, store };
 }
-
-/** The routes alone, for `registryRoutes`. */
-export function topologyRoutes(ctx: RegistryContext): Route[] {
-  return createTopologyApi(ctx).routes;
-}
