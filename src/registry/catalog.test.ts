@@ -132,3 +132,28 @@ test('instance views: built once, shared until the service changes, dropped past
   assert.ok(catalog.viewCacheChars() <= 60);
   catalog.close();
 });
+
+test('dependency rules: a rewrite updates the provider -> consumers index by difference', () => {
+  const store = fakeStore([]);
+  const catalog = new Catalog(store);
+  const key = keys.depRule(T, 'c', '', 'a', 'cons', '1.0.0');
+  const rule = (...names: string[]) =>
+    JSON.stringify({
+      Dependency: names.map((serviceName) => ({ appId: 'a', serviceName, version: '0.0.0+' })),
+    });
+  const dependents = () =>
+    Object.fromEntries(
+      [...(catalog.tenant(T)?.dependents ?? new Map<string, Set<string>>())].map(([k, v]) => [k, [...v]]),
+    );
+  store.emit([{ type: 'PUT', kv: kv(key, rule('p1', 'p2'), 1), revision: 1 }]);
+  assert.deepEqual(dependents(), { '/a/p1': ['/a/cons/1.0.0'], '/a/p2': ['/a/cons/1.0.0'] });
+  const p2set = catalog.tenant(T)!.dependents.get('/a/p2');
+  store.emit([{ type: 'PUT', kv: kv(key, rule('p2', 'p3'), 2, 2), revision: 2 }]);
+  assert.deepEqual(dependents(), { '/a/p2': ['/a/cons/1.0.0'], '/a/p3': ['/a/cons/1.0.0'] });
+  assert.equal(catalog.tenant(T)!.dependents.get('/a/p2'), p2set, 'an unchanged entry is left alone');
+  assert.equal(catalog.tenant(T)!.depRules.get('/a/cons/1.0.0')?.length, 2);
+  store.emit([{ type: 'DELETE', kv: kv(key, rule('p2', 'p3'), 2, 2), revision: 3 }]);
+  assert.deepEqual(dependents(), {});
+  assert.equal(catalog.tenant(T)!.depRules.get('/a/cons/1.0.0'), undefined);
+  catalog.close();
+});

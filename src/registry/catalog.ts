@@ -101,6 +101,7 @@ export class TenantIndex {
   readonly schemaHashRefs = new Map<string, number>();
 }
 
+const providerTail = (p: MicroServiceKey) => `${p.environment ?? ''}/${p.appId}/${p.serviceName}`;
 const serviceTail = (s: MicroService) => `${s.environment ?? ''}/${s.appId}/${s.serviceName}`;
 export const ruleTail = (s: { environment?: string; appId: string; serviceName: string; version?: string }) =>
   `${s.environment ?? ''}/${s.appId}/${s.serviceName}/${s.version ?? ''}`;
@@ -333,14 +334,19 @@ export class Catalog {
     if (sk?.rest[0] !== 'c') return; // provider-side rules are derived, not read
     const idx = this.#idx(sk.tenant);
     const consumer = sk.rest.slice(1).join('/');
-    for (const p of idx.depRules.get(consumer) ?? [])
-      removeFrom(idx.dependents, `${p.environment ?? ''}/${p.appId}/${p.serviceName}`, consumer);
-    idx.depRules.delete(consumer);
-    if (e.type === 'DELETE') return;
-    const rules = parse<{ Dependency?: MicroServiceKey[] }>(e.kv)?.Dependency ?? [];
-    idx.depRules.set(consumer, rules);
-    for (const p of rules)
-      addTo(idx.dependents, `${p.environment ?? ''}/${p.appId}/${p.serviceName}`, consumer);
+    const rules =
+      e.type === 'DELETE' ? [] : (parse<{ Dependency?: MicroServiceKey[] }>(e.kv)?.Dependency ?? []);
+    // Apply the difference only: a rule usually changes by one provider, and removing then
+    // re-adding every entry (a Set per provider, dropped when empty) made each rewrite of a
+    // 1,000-provider rule allocate ~1,000 Sets.
+    const next = new Set(rules.map(providerTail));
+    for (const p of idx.depRules.get(consumer) ?? []) {
+      const tail = providerTail(p);
+      if (!next.has(tail)) removeFrom(idx.dependents, tail, consumer);
+    }
+    for (const tail of next) addTo(idx.dependents, tail, consumer);
+    if (e.type === 'DELETE') idx.depRules.delete(consumer);
+    else idx.depRules.set(consumer, rules);
   }
 
   #applyMarker(e: WatchEvent): void {
