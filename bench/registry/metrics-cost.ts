@@ -1,5 +1,5 @@
 /**
- * @module registry/metrics/metrics-bench
+ * @module bench/registry/metrics-cost
  * A rough measurement of what the metrics cost on the registry's hottest path, the HTTP
  * heartbeat (not run by tests). It alternates rounds of the same load against a registry child
  * process with metrics on and off (`startRegistry({ metrics: false })`), and reports heartbeats
@@ -7,7 +7,7 @@
  * scrape with `instances` instances registered, and — steadier on a busy machine — the ns the
  * instrumentation adds to one heartbeat in a tight loop (observer start/finish + metered keepAlive).
  *
- * Usage: node --import tsx src/registry/metrics/metrics-bench.ts [--rounds 3] [--seconds 5]
+ * Usage: node --import tsx bench/registry/metrics-cost.ts [--rounds 3] [--seconds 5]
  *        [--instances 1000] [--connections 32]
  * The registry child is pinned to core 1 when `taskset` exists (run the bench itself under
  * `taskset -c 0`). With MESHER_BENCH_PROFILE=DIR each registry child writes a CPU profile there
@@ -40,7 +40,7 @@ function parseArgs(argv: readonly string[]): Args {
 
 /** Child mode: start a registry, print its URL, serve until stdin closes. */
 async function serve(metrics: boolean): Promise<void> {
-  const { startRegistry } = await import('../main.ts');
+  const { startRegistry } = await import('../../src/registry/main.ts');
   const r = await startRegistry({ port: 0, dataDir: null, ...(metrics ? {} : { metrics: false }) });
   process.stdout.write(`${r.url}\n`);
   process.stdin.resume();
@@ -142,10 +142,10 @@ async function round(metrics: boolean, a: Args): Promise<Round> {
 
 /** ns per heartbeat of the instrumentation alone: observer start/finish + the metered keepAlive. */
 async function instrumentationNs(): Promise<number> {
-  const { HttpMetrics } = await import('./http-metrics.ts');
-  const { MeteredStore } = await import('./store-metrics.ts');
-  const { EmbeddedStore } = await import('../storage/embedded-store.ts');
-  const { systemClock } = await import('../../shared/clock.ts');
+  const { HttpMetrics } = await import('../../src/registry/metrics/http-metrics.ts');
+  const { MeteredStore } = await import('../../src/registry/metrics/store-metrics.ts');
+  const { EmbeddedStore } = await import('../../src/registry/storage/embedded-store.ts');
+  const { systemClock } = await import('../../src/shared/clock.ts');
   const inner = await EmbeddedStore.open({ dataDir: null, clock: systemClock });
   const lease = await inner.grantLease(60_000);
   const store = new MeteredStore(inner, 'b_');
