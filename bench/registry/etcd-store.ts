@@ -8,8 +8,9 @@
  *
  * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...]
  */
-import { createLogger } from '../../src/shared/log.ts';
+
 import { openEtcdStore } from '../../src/registry/storage/etcd-store.ts';
+import { createLogger } from '../../src/shared/log.ts';
 
 export interface EtcdBenchOptions {
   puts?: number;
