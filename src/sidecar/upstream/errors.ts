@@ -20,7 +20,9 @@ const CONNECT_CODES = new Set([
 
 /** Classify an error raised while sending `call` to its target. */
 export function upstreamError(err: unknown, call: CallContext, connected: boolean): MeshError {
-  const code = (err as { code?: string } | null)?.code ?? '';
+  // Not every library's code is a string (a number would break the prefix test below).
+  const raw = (err as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : '';
   let mesh: ErrorCode;
   if (!connected || CONNECT_CODES.has(code)) {
     mesh = call.direction === 'inbound' ? 'LOCAL_APP_UNAVAILABLE' : 'UPSTREAM_CONNECT';

@@ -44,7 +44,7 @@ test('a pooled socket keeps no listener of the call that opened it', async () =>
     const socket = opened[0]!;
     await new Promise((r) => setImmediate(r)); // the agent takes the socket back on 'free'
     for (const event of ['close', 'connect'] as const) {
-      const ours = socket.listeners(event).filter((fn) => String(fn).includes('clearTimeout(timer)'));
+      const ours = socket.listeners(event).filter((fn) => String(fn).includes('timer.cancel()'));
       assert.deepEqual(ours, [], `${event} listeners left by the connect timeout`);
     }
   } finally {

@@ -1,8 +1,8 @@
 /**
  * @module sidecar/upstream/http-agent
  * The upstream transport on Node's own `http.Agent` (chosen over undici after measuring, see
- * docs/proxy.md): one keep-alive agent pools connections per endpoint (host:port), idle sockets
- * close after `idleTimeoutMs`, and a request that fails on a *reused* socket before any response
+ * docs/proxy.md): one keep-alive agent (./pool-agent.ts) pools connections per endpoint
+ * (host:port), idle sockets close after `idleTimeoutMs`, and a request that fails on a *reused* socket before any response
  * byte is retried once on a fresh connection when that is safe (it has no body, so nothing was
  * consumed from the client). Request and response headers travel as raw flat arrays.
  */
@@ -12,10 +12,19 @@ import type { Duplex } from 'node:stream';
 import type { CallContext, Outcome, Target } from '../chain/types.ts';
 import { filterResponseHeaders } from '../listeners/headers.ts';
 import { upstreamError } from './errors.ts';
+import { armConnectTimeout, PoolAgent, wasConnected } from './pool-agent.ts';
 import type { Upstream, UpstreamOptions } from './types.ts';
 
-/** The upstream request for `call` to `target`: its raw headers as they are (Host included). */
-function requestTo(call: CallContext, target: Target, agent: http.Agent | false): ClientRequest {
+/**
+ * The upstream request for `call` to `target`: its raw headers as they are (Host included).
+ * `connectTimeoutMs` travels with the options to the pool's `createConnection`.
+ */
+function requestTo(
+  call: CallContext,
+  target: Target,
+  agent: http.Agent | false,
+  connectTimeoutMs: number,
+): ClientRequest {
   return http.request({
     host: target.host,
     port: target.port,
@@ -24,59 +33,38 @@ function requestTo(call: CallContext, target: Target, agent: http.Agent | false)
     headers: call.headers,
     setHost: false,
     agent,
-  });
+    connectTimeoutMs,
+  } as http.RequestOptions);
 }
 
 export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
   const idleTimeoutMs = opts.idleTimeoutMs ?? 4000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-  const agent = new http.Agent({
-    keepAlive: true,
+  // Idle sockets expire through the agent's own sweep (./pool-agent.ts), not per-socket timers.
+  const agent = new PoolAgent({
     maxSockets: opts.maxSocketsPerEndpoint ?? 512,
     // As many idle sockets as active ones: with fewer, every burst above the idle cap closes the
     // surplus after its response and reconnects on the next (the benchmark's profile at 512
     // connections showed exactly that churn). Idle sockets still expire after idleTimeoutMs.
     maxFreeSockets: opts.maxIdlePerEndpoint ?? opts.maxSocketsPerEndpoint ?? 512,
-    // Applies to free (idle) sockets: the agent destroys a free socket when it times out. It also
-    // lowers itself to the server's `Keep-Alive: timeout=N` hint minus one second.
-    timeout: idleTimeoutMs,
-    scheduling: 'lifo',
+    idleTimeoutMs,
+    connectTimeoutMs,
+    ...(opts.clock === undefined ? {} : { clock: opts.clock }),
   });
 
   function send(call: CallContext, target: Target, fresh: boolean): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
-      let connected = false;
       let settled = false;
-      const req = requestTo(call, target, fresh ? false : agent);
+      const timeoutMs = call.connectTimeoutMs ?? connectTimeoutMs;
+      const req = requestTo(call, target, fresh ? false : agent, timeoutMs);
       const onAbort = () => req.destroy();
       const finish = () => {
         settled = true;
         call.signal.remove(onAbort);
       };
       call.signal.add(onAbort);
-      req.on('socket', (socket: Socket) => {
-        if (!socket.connecting) {
-          connected = true;
-          return;
-        }
-        const timer = setTimeout(
-          () => req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-          call.connectTimeoutMs ?? connectTimeoutMs,
-        );
-        // Both listeners go once either fires: a 'close' listener left on a pooled socket kept the
-        // whole first call (request, response, chain closures) reachable for the socket's life.
-        const onConnect = () => {
-          connected = true;
-          clearTimeout(timer);
-          socket.removeListener('close', onClose);
-        };
-        const onClose = () => {
-          clearTimeout(timer);
-          socket.removeListener('connect', onConnect);
-        };
-        socket.once('connect', onConnect);
-        socket.once('close', onClose);
-      });
+      // Pooled connections get their connect timeout from the pool; a fresh one (agent: false) here.
+      if (fresh) req.once('socket', (socket: Socket) => armConnectTimeout(socket, timeoutMs));
       req.on('response', (res: IncomingMessage) => {
         finish();
         resolve({ status: res.statusCode ?? 502, headers: filterResponseHeaders(res.rawHeaders), body: res });
@@ -90,7 +78,7 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
           send(call, target, true).then(resolve, reject);
           return;
         }
-        reject(upstreamError(err, call, connected));
+        reject(upstreamError(err, call, wasConnected(req.socket)));
       });
       if (call.body !== null && call.hasBody) {
         call.body.pipe(req);
@@ -102,7 +90,7 @@ export function createHttpAgentUpstream(opts: UpstreamOptions = {}): Upstream {
   function upgrade(call: CallContext, target: Target): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       let connected = false;
-      const req = requestTo(call, target, false); // an upgraded socket leaves the pool anyway
+      const req = requestTo(call, target, false, connectTimeoutMs); // an upgraded socket leaves the pool anyway
       const onAbort = () => req.destroy();
       call.signal.add(onAbort);
       const done = () => call.signal.remove(onAbort);

@@ -4,6 +4,7 @@
  * whose body streams. Implementations own their connection pools (keep-alive, idle timeout) and
  * turn socket failures into MeshErrors (./errors.ts). The transport step is the only caller.
  */
+import type { Clock } from '../../shared/clock.ts';
 import type { CallContext, Outcome, Target } from '../chain/types.ts';
 
 export interface UpstreamOptions {
@@ -25,6 +26,8 @@ export interface UpstreamOptions {
   readonly maxIdlePerEndpoint?: number;
   /** Give up connecting after this long (UPSTREAM_CONNECT). Default 10000. */
   readonly connectTimeoutMs?: number;
+  /** Times idle expiry of pooled connections (http-agent transport). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface Upstream {
