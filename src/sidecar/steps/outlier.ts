@@ -79,14 +79,14 @@ export function createOutlier(deps: OutlierStepDeps): Step {
     if (d.ejectedKeys().size !== before) syncEjections(tracked, counters);
   }
 
-  return async function outlier(call, next) {
-    const p = policyFor(policies, call.service);
-    if (!p.outlier.enabled) return next(call);
-    const tracked = detectors.get(call.service, p.outlier);
-    const classify = classifierOf(p.breaker.classifier);
-    const ejected = tracked.detector.ejectedKeys();
-    if (ejected.size !== tracked.published.size) syncEjections(tracked, counters);
-    if (ejected.size === 0) return attempt(call, next, tracked, classify);
+  /** An attempt with the ejected endpoints excluded (and without them if that leaves none). */
+  async function excluding(
+    call: CallContext,
+    next: Next,
+    tracked: TrackedDetector,
+    classify: Classifier,
+    ejected: ReadonlySet<string>,
+  ): Promise<Outcome> {
     const own = call.exclude;
     const union = new Set(ejected);
     if (own !== undefined) for (const k of own) union.add(k);
@@ -100,5 +100,17 @@ export function createOutlier(deps: OutlierStepDeps): Step {
     } finally {
       call.exclude = own;
     }
+  }
+
+  // Not async: the common cases hand back `attempt`'s (or `next`'s) promise without a wrapper.
+  return function outlier(call, next) {
+    const p = policyFor(policies, call.service);
+    if (!p.outlier.enabled) return next(call);
+    const tracked = detectors.get(call.service, p.outlier);
+    const classify = classifierOf(p.breaker.classifier);
+    const ejected = tracked.detector.ejectedKeys();
+    if (ejected.size !== tracked.published.size) syncEjections(tracked, counters);
+    if (ejected.size === 0) return attempt(call, next, tracked, classify);
+    return excluding(call, next, tracked, classify, ejected);
   };
 }
