@@ -1,7 +1,7 @@
 /** KvState: the watch history's bounds (events and bytes), trimmed by whole revisions. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KvState } from './kv-state.ts';
+import { KvState, leaseKeys } from './kv-state.ts';
 import { isStoreError, type WatchEvent } from './types.ts';
 
 const put = (s: KvState, key: string, value: string) => s.txn({ success: [{ type: 'put', key, value }] });
@@ -83,4 +83,27 @@ test('history: one revision larger than the bound leaves the history empty, not 
     replay(s, s.rev).map((e) => e.kv.key),
     ['/y'],
   );
+});
+
+test('leases: one key, two keys, a key moved to another lease, revoke deletes what is attached', () => {
+  const s = new KvState(() => 0);
+  const a = s.grantLease(10_000).id;
+  const b = s.grantLease(10_000).id;
+  const putL = (key: string, lease: number) => s.txn({ success: [{ type: 'put', key, value: 'v', lease }] });
+  putL('/i/1', a);
+  putL('/i/1', a); // again: still attached once
+  assert.deepEqual(leaseKeys(s.leases.get(a)!), ['/i/1']);
+  putL('/m/1', a);
+  assert.deepEqual(leaseKeys(s.leases.get(a)!), ['/i/1', '/m/1']);
+  putL('/i/1', b); // moved to lease b
+  assert.deepEqual(leaseKeys(s.leases.get(a)!), ['/m/1']);
+  assert.deepEqual(leaseKeys(s.leases.get(b)!), ['/i/1']);
+  s.txn({ success: [{ type: 'delete', key: '/m/1' }] });
+  assert.deepEqual(leaseKeys(s.leases.get(a)!), []);
+  putL('/x/1', b);
+  putL('/x/2', b);
+  s.revokeLeases([b]);
+  assert.equal(s.kvs.size, 0, 'revoking b deleted its three keys');
+  assert.equal(s.leases.has(b), false);
+  assert.equal(s.leases.has(a), true);
 });

@@ -17,21 +17,38 @@ export interface LeaseState {
   id: number;
   ttlMs: number;
   expiresAt: number;
-  /** Attached keys. An array, not a Set: a lease usually holds one key, and 100k Sets cost MBs. */
-  keys: string[];
+  /**
+   * Attached keys: none, one as a plain string (an instance's lease holds just its record), or
+   * several as an array. 100k one-element arrays cost ~5.6 MB (a JSArray and its backing store
+   * each); 100k Sets cost more.
+   */
+  keys: string | string[] | undefined;
+}
+
+/** The keys attached to a lease, as a list. */
+export function leaseKeys(lease: LeaseState): readonly string[] {
+  const k = lease.keys;
+  return k === undefined ? [] : typeof k === 'string' ? [k] : k;
 }
 
 function attach(lease: LeaseState | undefined, key: string): void {
-  if (!lease || lease.keys.includes(key)) return;
-  // A literal sizes the backing store exactly; push() onto [] would reserve 17 slots.
-  if (lease.keys.length === 0) lease.keys = [key];
-  else lease.keys.push(key);
+  if (!lease) return;
+  const k = lease.keys;
+  if (k === undefined) lease.keys = key;
+  else if (typeof k === 'string') {
+    if (k !== key) lease.keys = [k, key];
+  } else if (!k.includes(key)) k.push(key);
 }
 
 function detach(lease: LeaseState | undefined, key: string): void {
   if (!lease) return;
-  const i = lease.keys.indexOf(key);
-  if (i >= 0) lease.keys.splice(i, 1);
+  const k = lease.keys;
+  if (k === key) lease.keys = undefined;
+  else if (Array.isArray(k)) {
+    const i = k.indexOf(key);
+    if (i >= 0) k.splice(i, 1);
+    if (k.length <= 1) lease.keys = k[0];
+  }
 }
 
 export interface SnapshotData {
@@ -132,7 +149,7 @@ export class KvState {
     const live = ids.filter((id) => this.leases.has(id));
     if (live.length === 0) return null;
     const o: Array<[1, string]> = [];
-    for (const id of live) for (const key of this.leases.get(id)!.keys) o.push([1, key]);
+    for (const id of live) for (const key of leaseKeys(this.leases.get(id)!)) o.push([1, key]);
     const record: LogRecord = { t: 'x', r: o.length > 0 ? this.rev + 1 : this.rev, o, v: live };
     this.#applyTxn(record);
     return record;
@@ -172,7 +189,7 @@ export class KvState {
     this.nextLeaseId = snap.nextLeaseId;
     const now = this.now();
     for (const [id, ttlMs] of snap.leases)
-      this.leases.set(id, { id, ttlMs, expiresAt: now + ttlMs, keys: [] });
+      this.leases.set(id, { id, ttlMs, expiresAt: now + ttlMs, keys: undefined });
     for (const [key, value, createRevision, modRevision, version, lease] of snap.kvs) {
       this.kvs.set(key, { key, value, createRevision, modRevision, version, lease });
       if (lease) attach(this.leases.get(lease), key);
@@ -239,7 +256,7 @@ export class KvState {
       id: record.id,
       ttlMs: record.ttl,
       expiresAt: this.now() + record.ttl,
-      keys: [],
+      keys: undefined,
     });
     if (record.id >= this.nextLeaseId) this.nextLeaseId = record.id + 1;
   }
