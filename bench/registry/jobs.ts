@@ -2,9 +2,12 @@
  * @module bench/registry/jobs
  * The load the registry benchmark generates, as plain async functions over undici Pools
  * (ScClient, one per registry replica, used in turn). They run inside worker threads (load-worker.ts) so several event loops share the
- * client work; each returns counts and, where asked, latency samples in milliseconds.
+ * client work; each returns counts and, where asked, latency samples in milliseconds. Pools are
+ * kept per worker and reused by later jobs with the same shape (origins, connections,
+ * pipelining), so a phase does not start on cold connections; they go with the worker thread.
  */
 import { ScClient } from '../lib/sc-client.ts';
+import { runOpenLoop } from './open-loop.ts';
 
 export type Job =
   | {
@@ -39,6 +42,8 @@ export type Job =
       readonly connections: number;
       /** Open loop at this many requests/s (latency from the scheduled send time); 0 = closed loop. */
       readonly rate: number;
+      /** Open loop: unrecorded seconds at the same rate before the recorded window. */
+      readonly warmupS?: number;
       readonly concurrency: number;
     };
 
@@ -51,6 +56,8 @@ export interface JobResult {
   readonly instances?: [string, string][];
   /** find: latency samples in ms. */
   readonly latencies?: number[];
+  /** open-loop find: the driver's send lateness (actual send − scheduled send) per request, ms. */
+  readonly sendLateness?: number[];
 }
 
 const now = (): number => performance.now();
@@ -101,49 +108,67 @@ class ClientRing {
   }
 }
 
-export async function runJob(job: Job): Promise<JobResult> {
-  const ring = new ClientRing(job.origins, job.connections, job.kind === 'heartbeat' ? job.pipelining : 1);
-  try {
-    const t0 = now();
-    if (job.kind === 'register') {
-      const out: [string, string][] = [];
-      let next = job.from;
-      const r = await loops(
-        job.concurrency,
-        () => next < job.to,
-        async () => {
-          const i = next++;
-          const sid = job.serviceIds[i % job.serviceIds.length]!;
-          const iid = await ring.next().registerInstance(sid, {
-            endpoints: [`rest://127.0.${(i >> 16) & 255}.${(i >> 8) & 255}:${10000 + (i & 255)}`],
-            hostName: `host-${i}`,
-            intervalS: 300,
-            times: 3,
-          });
-          out.push([sid, iid]);
-          return true;
-        },
-      );
-      return { ...r, seconds: (now() - t0) / 1000, instances: out };
-    }
-    if (job.kind === 'heartbeat') {
-      const end = t0 + job.seconds * 1000;
-      let k = Math.floor(Math.random() * job.instances.length);
-      const r = await loops(
-        job.concurrency,
-        () => now() < end,
-        async () => {
-          const [sid, iid] = job.instances[k++ % job.instances.length]!;
-          const res = await ring.next().heartbeat(sid, iid);
-          return res.status === 200 || `heartbeat HTTP ${res.status}`;
-        },
-      );
-      return { ...r, seconds: (now() - t0) / 1000 };
-    }
-    return await runFind(ring, job, t0);
-  } finally {
-    await ring.close();
+/** Rings by shape; a worker holds a handful (register/find share one, heartbeats another). */
+const rings = new Map<string, ClientRing>();
+const MAX_RINGS = 8;
+
+function ringFor(origins: readonly string[], connections: number, pipelining: number): ClientRing {
+  const key = `${origins.join(',')}|${connections}|${pipelining}`;
+  let ring = rings.get(key);
+  if (!ring) {
+    if (rings.size >= MAX_RINGS) void closeClients();
+    ring = new ClientRing(origins, connections, pipelining);
+    rings.set(key, ring);
   }
+  return ring;
+}
+
+/** Close every kept pool (a worker about to go, or a test's cleanup). */
+export async function closeClients(): Promise<void> {
+  const all = [...rings.values()];
+  rings.clear();
+  await Promise.all(all.map((r) => r.close()));
+}
+
+export async function runJob(job: Job): Promise<JobResult> {
+  const ring = ringFor(job.origins, job.connections, job.kind === 'heartbeat' ? job.pipelining : 1);
+  const t0 = now();
+  if (job.kind === 'register') {
+    const out: [string, string][] = [];
+    let next = job.from;
+    const r = await loops(
+      job.concurrency,
+      () => next < job.to,
+      async () => {
+        const i = next++;
+        const sid = job.serviceIds[i % job.serviceIds.length]!;
+        const iid = await ring.next().registerInstance(sid, {
+          endpoints: [`rest://127.0.${(i >> 16) & 255}.${(i >> 8) & 255}:${10000 + (i & 255)}`],
+          hostName: `host-${i}`,
+          intervalS: 300,
+          times: 3,
+        });
+        out.push([sid, iid]);
+        return true;
+      },
+    );
+    return { ...r, seconds: (now() - t0) / 1000, instances: out };
+  }
+  if (job.kind === 'heartbeat') {
+    const end = t0 + job.seconds * 1000;
+    let k = Math.floor(Math.random() * job.instances.length);
+    const r = await loops(
+      job.concurrency,
+      () => now() < end,
+      async () => {
+        const [sid, iid] = job.instances[k++ % job.instances.length]!;
+        const res = await ring.next().heartbeat(sid, iid);
+        return res.status === 200 || `heartbeat HTTP ${res.status}`;
+      },
+    );
+    return { ...r, seconds: (now() - t0) / 1000 };
+  }
+  return await runFind(ring, job, t0);
 }
 
 async function runFind(
@@ -153,10 +178,11 @@ async function runFind(
 ): Promise<JobResult> {
   const end = t0 + job.seconds * 1000;
   const latencies: number[] = [];
-  const one = async (scheduled: number): Promise<boolean | string> => {
+  /** One find; `record` pushes its latency from `scheduled` (the open loop records its own). */
+  const one = async (scheduled: number, record = true): Promise<boolean | string> => {
     const name = job.serviceNames[Math.floor(Math.random() * job.serviceNames.length)]!;
     const res = await ring.next().find(name, job.consumerId);
-    latencies.push(now() - scheduled);
+    if (record) latencies.push(now() - scheduled);
     const n = (res.json as { instances?: unknown[] } | undefined)?.instances?.length ?? 0;
     return (res.status === 200 && n > 0) || `find HTTP ${res.status} with ${n} instances`;
   };
@@ -168,35 +194,8 @@ async function runFind(
     );
     return { ...r, seconds: (now() - t0) / 1000, latencies };
   }
-  // Open loop: request k is due at t0 + k/rate; latency counts from the due time, so a slow
-  // answer that delays later sends is charged to them (no coordinated omission).
-  let ok = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  const pending: Promise<void>[] = [];
-  const interval = 1000 / job.rate;
-  for (let k = 0; ; k++) {
-    const due = t0 + k * interval;
-    if (due >= end) break;
-    const wait = due - now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(
-      one(due).then(
-        (r) => {
-          if (r === true) ok++;
-          else {
-            failed++;
-            firstError ??= String(r);
-          }
-        },
-        (err: unknown) => {
-          failed++;
-          firstError ??= String(err);
-        },
-      ),
-    );
-    if (pending.length > 10_000) await Promise.all(pending.splice(0));
-  }
-  await Promise.all(pending);
-  return { ok, failed, firstError, seconds: (now() - t0) / 1000, latencies };
+  // Open loop (open-loop.ts): latency from the due time, precise sends, an unrecorded warm-up.
+  return runOpenLoop({ rate: job.rate, seconds: job.seconds, warmupS: job.warmupS ?? 0 }, () =>
+    one(0, false),
+  );
 }

@@ -4,14 +4,16 @@
  * replicas on etcd): registrations/s while registering N instances over 1,000 services, find
  * p50/p99 at fixed open-loop rates and max finds/s, heartbeats/s, watch-event delay (on the same
  * replica, and from one replica to another when there are several), and RSS at N and at
- * rssInstances. Clients spread their requests over every replica.
+ * rssInstances. Clients spread their requests over every replica. Each open-loop find rate runs on
+ * one worker after a 1 s unrecorded warm-up, on the pools the worker already holds, and reports the
+ * driver's own send lateness next to the latency.
  */
 import { cpuSeconds, peakRssMb, processTree, rssMb } from '../lib/proc-stats.ts';
 import { sleep } from '../lib/procs.ts';
 import { ScClient } from '../lib/sc-client.ts';
 import { percentile } from '../lib/stats.ts';
 import type { JobResult } from './jobs.ts';
-import type { CpuShare, RegistryFigures, WatchDelay } from './report.ts';
+import type { CpuShare, FindLatency, RegistryFigures, WatchDelay } from './report.ts';
 import { measureWatchDelay } from './watch-delay.ts';
 import { splitRange, type WorkerSet } from './workers.ts';
 
@@ -34,6 +36,8 @@ export interface PhaseArgs {
 export const SERVICES = 1000;
 /** Open-loop find rates: a light load (the service time) and a busy one. */
 const FIND_RATES = [200, 1000];
+/** Unrecorded seconds at each open-loop rate before its recorded window. */
+const FIND_WARMUP_S = 1;
 
 export async function runPhases(
   d: Deployment,
@@ -94,18 +98,29 @@ export async function runPhases(
       serviceNames: names,
       consumerId,
       seconds: args.seconds,
+      warmupS: FIND_WARMUP_S,
       connections: 16,
       rate,
       concurrency,
     });
     for (const rate of FIND_RATES) {
-      const open = await workers.runAll(
-        Array.from({ length: workers.size }, () => findJob(rate / workers.size, 0)),
-      );
-      const lat = open.flatMap((r) => r.latencies ?? []).sort((a, b) => a - b);
-      const f = { rate, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), errors: sum(open, 'failed') };
+      // one worker drives the whole rate: its setImmediate spin would compete with a second
+      // spinning worker for the client core and make both late
+      const [open] = await workers.runAll([findJob(rate, 0)]);
+      const lat = [...(open!.latencies ?? [])].sort((a, b) => a - b);
+      const late = [...(open!.sendLateness ?? [])].sort((a, b) => a - b);
+      const f: FindLatency = {
+        rate,
+        p50: percentile(lat, 0.5),
+        p99: percentile(lat, 0.99),
+        errors: open!.failed,
+        sendLatenessP99: percentile(late, 0.99),
+        sendLatenessMax: late.at(-1) ?? Number.NaN,
+      };
       fig.finds = [...(fig.finds ?? []), f];
-      log(`find at ${rate}/s: p50 ${f.p50.toFixed(2)} ms p99 ${f.p99.toFixed(2)} ms (${f.errors} failed)`);
+      log(
+        `find at ${rate}/s: p50 ${f.p50.toFixed(2)} ms p99 ${f.p99.toFixed(2)} ms (${f.errors} failed); driver send lateness p99 ${f.sendLatenessP99!.toFixed(3)} ms max ${f.sendLatenessMax!.toFixed(2)} ms`,
+      );
     }
     const closed = await phase(() =>
       workers.runAll(Array.from({ length: workers.size }, () => findJob(0, 32))),

@@ -27,6 +27,9 @@ export interface FindLatency {
   p50: number;
   p99: number;
   errors: number;
+  /** The driver's own lateness (actual send − scheduled send), ms; absent in older results. */
+  sendLatenessP99?: number;
+  sendLatenessMax?: number;
 }
 
 export interface RegistryFigures {
@@ -112,6 +115,16 @@ function registryRows(f: RegistryFigures, n: number, max: number): Row[] {
       i === 0 ? '≤ 2 ms' : '–',
       i === 0 ? (n >= 10_000 ? verdict(x.p99 <= 2) : '(smaller run)') : '',
     ],
+    ...(x.sendLatenessP99 !== undefined
+      ? ([
+          [
+            `driver send lateness p99 (max), ${x.rate}/s`,
+            `${fmt(x.sendLatenessP99, 3)} ms (${fmt(x.sendLatenessMax ?? Number.NaN, 2)} ms)`,
+            '–',
+            '',
+          ],
+        ] satisfies Row[])
+      : []),
   ]);
   const rows: Row[] = [
     [
