@@ -4,11 +4,13 @@
  * - txn latency over sequential single-key puts (each resolves after its own watch event);
  * - keepalive throughput: distinct leases kept alive at once, answered by etcd per second;
  * - the cost of a coalesced keepAlive() call (the registry's heartbeat path, no I/O);
- * - the delay for a put on one replica to reach a watcher on another.
+ * - the delay for a put on one replica to reach a watcher on another;
+ * - `--stages`: where a registration's time goes (benchRegistrationStages below).
  *
- * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...]
+ * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...] [--stages]
  */
 
+import { Etcd3 } from 'etcd3';
 import { openEtcdStore } from '../../src/registry/storage/etcd-store.ts';
 import { createLogger } from '../../src/shared/log.ts';
 
@@ -95,7 +97,131 @@ export async function benchEtcdStore(
   }
 }
 
+export interface StageRow {
+  /** Registrations in flight at once. */
+  inFlight: number;
+  registrationsPerSec: number;
+  /** CPU of this process (the store and the etcd3 client) over the run, % of one core. */
+  clientCpuPct: number;
+  /** Plain-client registrations (each followed by one lag probe) per second. */
+  rawRegistrationsPerSec: number;
+  /** p50 / p99 in ms of each stage. */
+  grant: [number, number];
+  txn: [number, number];
+  registration: [number, number];
+  /** The same grant + guarded put on a plain etcd3 client (no store, no mirror). */
+  rawRegistration: [number, number];
+  /** Txn answered by etcd (plain client) until the store's mirror applied it (watch event). */
+  mirrorLag: [number, number];
+}
+
+/**
+ * Where a registration's time goes: the registry's sequence (grantLease, then a txn that puts the
+ * instance under the lease guarded by the service key, resolving once the mirror applied it),
+ * timed per stage at each concurrency. The same sequence on a plain etcd3 client gives the
+ * store's overhead; a plain txn waited for through a store watcher gives the mirror's lag behind
+ * etcd's answer (woken by the watch event, no polling).
+ */
+export async function benchRegistrationStages(
+  endpoints: string[],
+  o: { iterations?: number; inFlight?: number[] } = {},
+): Promise<StageRow[]> {
+  const logger = createLogger('bench.etcd');
+  logger.level = 'warn';
+  const namespace = `/bench-stages-${process.pid}-${Date.now()}`;
+  const store = await openEtcdStore({ endpoints, namespace, logger });
+  const raw = new Etcd3({ hosts: endpoints });
+  const seen = new Map<string, () => void>();
+  const stop = store.watch('/lag/', (evs) => {
+    for (const e of evs) seen.get(e.kv.key)?.();
+  });
+  const value = 'x'.repeat(300); // about an instance record
+  const rows: StageRow[] = [];
+  let n = 0;
+  try {
+    await store.txn({ success: [{ type: 'put', key: '/svc', value: 's' }] });
+    for (const inFlight of o.inFlight ?? [1, 32, 64]) {
+      const st = {
+        grant: [] as number[],
+        txn: [] as number[],
+        reg: [] as number[],
+        raw: [] as number[],
+        lag: [] as number[],
+      };
+      const storeReg = async () => {
+        const i = n++;
+        const t0 = process.hrtime.bigint();
+        const lease = await store.grantLease(30_000);
+        st.grant.push(ms(t0));
+        const t1 = process.hrtime.bigint();
+        await store.txn({
+          compare: [{ key: '/svc', target: 'version', op: '!=', value: 0 }],
+          success: [{ type: 'put', key: `/inst/${i}`, value, lease }],
+        });
+        st.txn.push(ms(t1));
+        st.reg.push(ms(t0));
+      };
+      const rawReg = async () => {
+        const i = n++;
+        const t0 = process.hrtime.bigint();
+        const id = await raw.lease(30, { autoKeepAlive: false }).grant();
+        await raw
+          .if(`${namespace}/svc`, 'Version', '!=', 0)
+          .then(raw.put(`${namespace}/raw/${i}`).value(value).lease(id))
+          .commit();
+        st.raw.push(ms(t0));
+        const key = `/lag/${i}`;
+        const applied = new Promise<void>((r) => seen.set(key, r));
+        await raw.put(`${namespace}${key}`).value(value);
+        const t1 = process.hrtime.bigint();
+        await applied;
+        st.lag.push(ms(t1));
+        seen.delete(key);
+      };
+      const run = async (fn: () => Promise<void>) => {
+        let left = o.iterations ?? 500;
+        const cpu0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            while (left-- > 0) await fn();
+          }),
+        );
+        const elapsed = ms(t0);
+        const cpu = process.cpuUsage(cpu0);
+        return {
+          perSec: Math.round(((o.iterations ?? 500) * 1000) / elapsed),
+          cpuPct: Math.round(((cpu.user + cpu.system) / 1e3 / elapsed) * 100),
+        };
+      };
+      const storeRun = await run(storeReg);
+      const rawRun = await run(rawReg);
+      const p = (xs: number[]): [number, number] => [pct(xs, 50), pct(xs, 99)];
+      rows.push({
+        inFlight,
+        registrationsPerSec: storeRun.perSec,
+        clientCpuPct: storeRun.cpuPct,
+        rawRegistrationsPerSec: rawRun.perSec,
+        grant: p(st.grant),
+        txn: p(st.txn),
+        registration: p(st.reg),
+        rawRegistration: p(st.raw),
+        mirrorLag: p(st.lag),
+      });
+    }
+    await store.txn({ success: [{ type: 'deletePrefix', prefix: '/' }] });
+    await raw.delete().prefix(`${namespace}/`);
+    return rows;
+  } finally {
+    stop();
+    raw.close();
+    await store.close();
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const endpoints = (process.argv[2] ?? 'http://127.0.0.1:2379').split(',');
-  console.log(JSON.stringify(await benchEtcdStore(endpoints), null, 2));
+  if (process.argv.includes('--stages'))
+    for (const row of await benchRegistrationStages(endpoints)) console.log(JSON.stringify(row));
+  else console.log(JSON.stringify(await benchEtcdStore(endpoints), null, 2));
 }
