@@ -58,6 +58,8 @@ export interface JobResult {
   readonly latencies?: number[];
   /** open-loop find: the driver's send lateness (actual send − scheduled send) per request, ms. */
   readonly sendLateness?: number[];
+  /** open-loop find: completion − actual send per request, ms (the driver's lateness left out). */
+  readonly fromSend?: number[];
 }
 
 const now = (): number => performance.now();

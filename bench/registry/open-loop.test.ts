@@ -28,6 +28,8 @@ test('records only the window after the warm-up, one sample per request, none ne
   assert.equal(r.sendLateness.length, 100);
   assert.ok(r.latencies.every((x) => x >= 0));
   assert.ok(r.sendLateness.every((x) => x >= 0));
+  assert.equal(r.fromSend.length, 100);
+  assert.ok(r.fromSend.every((x) => x >= 0));
 });
 
 test('a stall is charged to the requests it delayed (no coordinated omission)', async () => {
@@ -43,6 +45,8 @@ test('a stall is charged to the requests it delayed (no coordinated omission)', 
   // request 6 was due 10 ms after request 5 but could not go before 60 ms had passed
   assert.ok(r.sendLateness[6]! >= 49, `lateness of request 6: ${r.sendLateness[6]}`);
   assert.ok(r.latencies[6]! >= r.sendLateness[6]!);
+  // measured from its actual send, request 6 did not wait for the stall
+  assert.ok(r.fromSend[6]! < r.latencies[6]!);
 });
 
 test('failures are counted with the first reason; a bad rate is refused', async () => {

@@ -35,6 +35,8 @@ export interface OpenLoopResult {
   readonly latencies: number[];
   /** Per recorded request: actual send − due, in ms (the driver's own lateness). */
   readonly sendLateness: number[];
+  /** Per recorded request: completion − actual send, in ms (what the server and wire took). */
+  readonly fromSend: number[];
 }
 
 /** How long before the due time the setTimeout sleep ends and the spin begins (ms, default). */
@@ -79,6 +81,7 @@ export async function runOpenLoop(
   const end = recordFrom + opts.seconds * 1000;
   const latencies: number[] = [];
   const sendLateness: number[] = [];
+  const fromSend: number[] = [];
   let ok = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -89,11 +92,14 @@ export async function runOpenLoop(
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
     await waitUntil(due, now, opts.spinMs ?? SPIN_MS);
     const recorded = due >= recordFrom;
-    if (recorded) sendLateness.push(now() - due);
+    const sentAt = now();
+    if (recorded) sendLateness.push(sentAt - due);
     const p: Promise<void> = send().then(
       (r) => {
         if (!recorded) return;
-        latencies.push(now() - due);
+        const t = now();
+        latencies.push(t - due);
+        fromSend.push(t - sentAt);
         if (r === true) ok++;
         else {
           failed++;
@@ -102,7 +108,9 @@ export async function runOpenLoop(
       },
       (err: unknown) => {
         if (!recorded) return;
-        latencies.push(now() - due);
+        const t = now();
+        latencies.push(t - due);
+        fromSend.push(t - sentAt);
         failed++;
         firstError ??= err instanceof Error ? err.message : String(err);
       },
@@ -111,5 +119,5 @@ export async function runOpenLoop(
     void p.finally(() => inFlight.delete(p));
   }
   await Promise.all(inFlight);
-  return { ok, failed, firstError, seconds: opts.seconds, latencies, sendLateness };
+  return { ok, failed, firstError, seconds: opts.seconds, latencies, sendLateness, fromSend };
 }

@@ -30,6 +30,8 @@ export interface FindLatency {
   /** The driver's own lateness (actual send − scheduled send), ms; absent in older results. */
   sendLatenessP99?: number;
   sendLatenessMax?: number;
+  /** p99 of completion − actual send (ms): the tail without the driver's lateness. */
+  p99FromSend?: number;
 }
 
 export interface RegistryFigures {
@@ -123,6 +125,7 @@ function registryRows(f: RegistryFigures, n: number, max: number): Row[] {
             '–',
             '',
           ],
+          [`find p99 from the actual send, ${x.rate}/s`, `${fmt(x.p99FromSend, 2)} ms`, '–', ''],
         ] satisfies Row[])
       : []),
   ]);
