@@ -50,7 +50,8 @@ export interface EdgeStats {
   readonly latency: readonly number[];
 }
 
-const round = (v: number, digits: number) => {
+/** `v` rounded to `digits` decimals (rates and ratios in the topology answers). */
+export const round = (v: number, digits: number): number => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };

@@ -9,7 +9,7 @@
  */
 import { isGlobal } from '../ops/access.ts';
 import type { RegistryContext } from '../ops/context.ts';
-import { aggregateEdges, type EdgeStats, quantileMs, type VersionStats } from './aggregate.ts';
+import { aggregateEdges, type EdgeStats, quantileMs, round } from './aggregate.ts';
 import { LATENCY_BUCKETS } from './report.ts';
 import type { TopologyStore } from './store.ts';
 
@@ -45,18 +45,8 @@ export interface TopologyNode {
   readonly outbound: OutboundStats;
 }
 
-export interface TopologyEdge {
-  readonly source: string;
-  readonly destination: string;
-  readonly requests: number;
-  readonly errors: number;
-  readonly rps: number;
-  readonly errorRatio: number;
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-  readonly observedBy: 'source' | 'destination';
-  readonly versions: readonly VersionStats[];
-}
+/** An edge as answered: the aggregate without its latency buckets. */
+export type TopologyEdge = Omit<EdgeStats, 'latency'>;
 
 export interface TopologyView {
   readonly windowMs: number;
@@ -74,8 +64,6 @@ interface NodeAcc {
   instances: number;
   reporters: number;
 }
-
-const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 function inboundOf(edges: readonly EdgeStats[]): InboundStats {
   const latency = new Array<number>(LATENCY_BUCKETS).fill(0);
