@@ -39,7 +39,25 @@ type AccrualConfig = Pick<
   | 'rollingBuckets'
 >;
 
-export class FailureAccrual {
+/**
+ * What the gate (./circuit-breaker.ts) asks of an accrual state machine. `FailureAccrual` is the
+ * Hystrix one; ./sliding-accrual.ts is the resilience4j one the marker policies use.
+ */
+export interface Accrual {
+  readonly state: CircuitState;
+  readonly stateChanges: number;
+  readonly windowRequests: number;
+  readonly windowErrors: number;
+  onTransition: ((from: CircuitState, to: CircuitState) => void) | undefined;
+  check(): CheckResult;
+  startTrial(): number;
+  retryAfterMs(): number;
+  record(verdict: Verdict, trialGen: number, durationMs?: number): void;
+  abandonTrial(trialGen: number): void;
+  recordRejection(): void;
+}
+
+export class FailureAccrual implements Accrual {
   readonly #clock: Clock;
   readonly #cfg: AccrualConfig;
   readonly #window: RollingCounter;

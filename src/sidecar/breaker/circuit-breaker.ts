@@ -18,7 +18,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Clock } from '../../shared/clock.ts';
-import { ALLOW, FailureAccrual, REJECT, TRIAL } from './accrual.ts';
+import { type Accrual, ALLOW, FailureAccrual, REJECT, TRIAL } from './accrual.ts';
 import { type Classifier, createClassifier } from './classifier.ts';
 import type {
   Admission,
@@ -32,6 +32,11 @@ import type {
 
 export interface CircuitBreakerDeps {
   readonly clock: Clock;
+  /**
+   * Another accrual state machine (e.g. ./sliding-accrual.ts for marker policies); default the
+   * Hystrix `FailureAccrual` built from `config`. Used only when `config.enabled`.
+   */
+  readonly accrual?: (clock: Clock) => Accrual;
 }
 
 /** Published on every circuit state change: `{ service, from, to }`. */
@@ -71,7 +76,7 @@ class GatePermit implements Permit {
 export class CircuitBreaker {
   readonly name: string;
   readonly config: BreakerConfig;
-  readonly #accrual: FailureAccrual | null;
+  readonly #accrual: Accrual | null;
   readonly #classify: Classifier;
   #inFlight = 0;
   #attempts = 0;
@@ -88,7 +93,9 @@ export class CircuitBreaker {
     this.name = name;
     this.config = config;
     this.#classify = createClassifier(config.classifier);
-    this.#accrual = config.enabled ? new FailureAccrual(deps.clock, config) : null;
+    this.#accrual = config.enabled
+      ? (deps.accrual?.(deps.clock) ?? new FailureAccrual(deps.clock, config))
+      : null;
     if (this.#accrual) {
       this.#accrual.onTransition = (from, to) => {
         if (stateChannel.hasSubscribers) stateChannel.publish({ service: name, from, to });
@@ -155,7 +162,7 @@ export class CircuitBreaker {
     const verdict = typeof outcome === 'string' ? outcome : this.#classify(outcome);
     if (verdict === 'success') this.#successes++;
     else this.#failures++;
-    this.#accrual?.record(verdict, trialGen);
+    this.#accrual?.record(verdict, trialGen, typeof outcome === 'string' ? undefined : outcome.durationMs);
   }
 
   /** A point-in-time copy of the counters (allocates; for metrics scrapes, not the hot path). */

@@ -11,6 +11,8 @@ export interface CallSummary {
   readonly status?: number;
   /** MeshError code when the proxy failed the call itself (UPSTREAM_TIMEOUT, UPSTREAM_CONNECT...). */
   readonly errorCode?: string;
+  /** How long the call took, ms (for slow-call accrual; the classifier ignores it). */
+  readonly durationMs?: number;
 }
 
 export type Verdict = 'success' | 'failure';

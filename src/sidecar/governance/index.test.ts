@@ -60,14 +60,21 @@ test('start-up with issues: valid entries apply, invalid ones are left out', () 
   assert.equal(g.snapshot().lastRejected?.issues[0]?.key, 'servicecomb.matchGroup.bad.matches');
 });
 
-test('retry, circuitBreaker and bulkhead markers are reported as not applied', () => {
+test('retry, circuitBreaker and bulkhead markers are applied and shown in the snapshot', async () => {
   const g = createGovernance({ clock: new ManualClock(0), log: silent });
-  g.steps(
+  const s = g.steps(
     cfg({
       ...marker,
       'servicecomb.retry.login': 'maxAttempts: 2',
       'servicecomb.bulkhead.login': 'maxConcurrentCalls: 5',
     }),
   );
-  assert.deepEqual(g.snapshot().notApplied, { retry: ['login'], circuitBreaker: [], bulkhead: ['login'] });
+  assert.equal(s.outbound, undefined, 'provider-side rules only; retry is a consumer policy');
+  assert.ok(s.inbound, 'the bulkhead applies on the provider side');
+  assert.equal((await s.inbound(login(), ok)).status, 200);
+  const snap = g.snapshot();
+  assert.equal(snap.retry.login?.maxAttempts, 2);
+  assert.deepEqual(snap.circuitBreaker, {});
+  assert.equal(snap.bulkhead.login?.svc?.admitted, 1);
+  assert.equal(snap.bulkhead.login?.svc?.maxConcurrentCalls, 5);
 });

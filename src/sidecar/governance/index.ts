@@ -9,22 +9,35 @@
  *
  * A version with any issue is rejected as a whole (each issue logged with its key, shown as
  * `lastRejected` in the snapshot) and the last good governance stays in force; at start-up the
- * valid entries apply. Only `rateLimiting` is enforced: retry, circuitBreaker and bulkhead
- * documents are validated (their issues reject a version like any other) and reported as not
- * applied (docs/resilience.md says why and what to use instead).
+ * valid entries apply. Every kind is enforced; each direction's step runs, for a call, the first
+ * matching policy of each kind in this order (docs/resilience.md "Marker-based governance"):
+ *
+ *   rateLimiting → bulkhead → circuitBreaker → retry (outbound only) → the rest of the chain
+ *
+ * A marker circuitBreaker or retry policy wins over the per-service (`cse.*`) one for the calls it
+ * matches (../steps/marker-governed.ts).
  */
-import type { Clock } from '../../shared/clock.ts';
+import type { Clock, Random } from '../../shared/clock.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
-import type { Step } from '../chain/types.ts';
+import type { CallContext, Next, Outcome, Step } from '../chain/types.ts';
 import type { SidecarConfig } from '../config/types.ts';
+import type { PerService } from '../policy/index.ts';
 import { MarkerRateLimiter } from '../ratelimit/marker-limiter.ts';
+import type { RetryBudget } from '../retry/retry-budget.ts';
+import type { RetryBudgetConfig } from '../retry/types.ts';
+import { createMarkerBulkhead } from '../steps/marker-bulkhead.ts';
+import { createMarkerCircuitBreaker } from '../steps/marker-circuit-breaker.ts';
+import { createMarkerRetry } from '../steps/marker-retry.ts';
 import { createMarkerRateLimit } from '../steps/rate-limit.ts';
 import type { GovernanceCounters } from '../telemetry/counters.ts';
+import { MarkerEngines, type MarkerEnginesSnapshot } from './marker-engines.ts';
 import { parseGovernance } from './parse.ts';
 import { EMPTY_GOVERNANCE, type GovernanceConfig, type GovernanceIssue } from './types.ts';
 
+export { MarkerEngines } from './marker-engines.ts';
 export { MarkerIndex, markerMatches, ruleMatches } from './match.ts';
 export { MARKER_PREFIX, markerNames, ownsGovernanceKey, parseGovernance } from './parse.ts';
+export { MarkerRetryPolicy, markerBackoff } from './retry-policy.ts';
 export type * from './types.ts';
 export { EMPTY_GOVERNANCE } from './types.ts';
 
@@ -32,17 +45,23 @@ export interface GovernanceDeps {
   readonly clock: Clock;
   readonly counters?: GovernanceCounters;
   readonly log?: Logger;
+  /** For RandomBackoff jitter (default Math.random). */
+  readonly random?: Random;
+  /** The per-service retry budgets marker retries draw from (default: the governance's own). */
+  readonly budgets?: PerService<RetryBudgetConfig, RetryBudget>;
+  /** Largest request body kept for marker retries (default 64 KiB). */
+  readonly replayMaxBytes?: number;
 }
 
 export interface GovernanceSnapshot {
   readonly markers: readonly string[];
   readonly rateLimiting: unknown;
-  /** Policies validated but not enforced by mesher (name lists per kind). */
-  readonly notApplied: {
-    readonly retry: string[];
-    readonly circuitBreaker: string[];
-    readonly bulkhead: string[];
-  };
+  /** Per retry policy: its settings and the calls it matched. */
+  readonly retry: MarkerEnginesSnapshot['retry'];
+  /** Per circuitBreaker policy, per called service: the circuit's state and counters. */
+  readonly circuitBreaker: MarkerEnginesSnapshot['circuitBreaker'];
+  /** Per bulkhead policy, per service: limits, in flight, waiting, admitted, rejected. */
+  readonly bulkhead: MarkerEnginesSnapshot['bulkhead'];
   readonly lastRejected?: { readonly at: number; readonly issues: readonly GovernanceIssue[] };
 }
 
@@ -61,6 +80,16 @@ export function createGovernance(deps: GovernanceDeps): Governance {
   let lastFlat: SidecarConfig['flat'] | undefined;
   let lastRejected: GovernanceSnapshot['lastRejected'];
   const limiter = new MarkerRateLimiter(EMPTY_GOVERNANCE, { clock });
+  const engines = new MarkerEngines({
+    clock,
+    random: deps.random ?? Math.random,
+    counters,
+    ...(deps.budgets ? { budgets: deps.budgets } : {}),
+  });
+  const rateLimit = createMarkerRateLimit({ limiter, counters });
+  const bulkhead = createMarkerBulkhead({ engines, counters });
+  const breaker = createMarkerCircuitBreaker({ engines, clock });
+  const retry = createMarkerRetry({ engines, clock, counters, replayMaxBytes: deps.replayMaxBytes });
   let steps: { outbound?: Step; inbound?: Step } = {};
 
   function load(config: SidecarConfig): void {
@@ -80,19 +109,18 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       log.error('invalid governance settings at start-up are left out');
     }
     current = parsed.config;
-    for (const kind of ['retry', 'circuitBreaker', 'bulkhead'] as const) {
-      for (const p of current[kind])
-        log.warn(
-          { key: `servicecomb.${kind}.${p.name}` },
-          `governance: ${kind} markers are validated but not applied by mesher`,
-        );
-    }
     limiter.update(current);
-    const step = createMarkerRateLimit({ limiter, counters });
-    steps = {
-      ...(limiter.has('outbound') ? { outbound: step } : {}),
-      ...(limiter.has('inbound') ? { inbound: step } : {}),
-    };
+    engines.update(current);
+    const side = (d: 'outbound' | 'inbound') =>
+      chainOf([
+        ...(limiter.has(d) ? [rateLimit] : []),
+        ...(engines.has('bulkhead', d) ? [bulkhead] : []),
+        ...(engines.has('breaker', d) ? [breaker] : []),
+        ...(d === 'outbound' && engines.has('retry', d) ? [retry] : []),
+      ]);
+    const outbound = side('outbound');
+    const inbound = side('inbound');
+    steps = { ...(outbound ? { outbound } : {}), ...(inbound ? { inbound } : {}) };
   }
 
   return {
@@ -106,13 +134,19 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       return {
         markers: Object.keys(c.markers),
         rateLimiting: limiter.counters(),
-        notApplied: {
-          retry: c.retry.map((p) => p.name),
-          circuitBreaker: c.circuitBreaker.map((p) => p.name),
-          bulkhead: c.bulkhead.map((p) => p.name),
-        },
+        ...engines.snapshot(),
         ...(lastRejected ? { lastRejected } : {}),
       };
     },
+  };
+}
+
+/** Several steps as one (the data plane takes one marker step per direction); undefined if none. */
+export function chainOf(steps: readonly Step[]): Step | undefined {
+  if (steps.length <= 1) return steps[0];
+  const at = (k: number, call: CallContext, next: Next): Promise<Outcome> =>
+    k === steps.length ? next(call) : steps[k]!(call, (c) => at(k + 1, c, next));
+  return function markerGovernance(call, next) {
+    return at(0, call, next);
   };
 }

@@ -55,15 +55,13 @@ const TABLES: Readonly<Record<PolicyKind, Table>> = {
     retryOnSame: { coerce: integer(0, 100), default: 0 },
     retryOnResponseStatus: { coerce: statusList, default: Object.freeze([502, 503]) },
     waitDuration: { coerce: duration(0), default: 1, as: 'waitDurationMs' },
-    retryStrategy: { coerce: oneOf('FixedInterval', 'RandomBackoff'), default: 'FixedInterval' },
-    initialInterval: {
-      coerce: duration(0),
-      default: 1000,
-      as: 'initialIntervalMs',
-      warnUnlessDefault: 'not used',
+    retryStrategy: {
+      coerce: oneOf('FixedInterval', 'RandomBackoff', 'ExponentialBackoff'),
+      default: 'FixedInterval',
     },
-    multiplier: { coerce: positive(100), default: 2, warnUnlessDefault: 'not used' },
-    randomizationFactor: { coerce: between(0, 1), default: 0.5, warnUnlessDefault: 'not used' },
+    initialInterval: { coerce: duration(0), default: 1000, as: 'initialIntervalMs' },
+    multiplier: { coerce: between(1, 100), default: 2 },
+    randomizationFactor: { coerce: between(0, 1), default: 0.5 },
     failAfterMaxAttempts: { coerce: bool, default: false, warnUnlessDefault: 'not used' },
   },
   circuitBreaker: {

@@ -77,8 +77,16 @@ export interface RetryMarkerPolicy {
   readonly maxAttempts: number;
   readonly retryOnSame: number;
   readonly retryOnResponseStatus: readonly number[];
+  /** FixedInterval: the wait before every retry, ms. */
   readonly waitDurationMs: number;
-  readonly retryStrategy: 'FixedInterval' | 'RandomBackoff';
+  /**
+   * FixedInterval: `waitDurationMs` each time. RandomBackoff (Java chassis): initialIntervalMs ×
+   * multiplier^(n-1), ± randomizationFactor. ExponentialBackoff: the same without randomization.
+   */
+  readonly retryStrategy: 'FixedInterval' | 'RandomBackoff' | 'ExponentialBackoff';
+  readonly initialIntervalMs: number;
+  readonly multiplier: number;
+  readonly randomizationFactor: number;
   readonly services?: readonly ServiceSelector[];
 }
 

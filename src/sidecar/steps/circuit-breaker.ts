@@ -12,6 +12,9 @@
  * - shadow mode (`enforced: false`) → never rejects; the breaker counts what it would have done.
  *
  * A call the client abandoned is released as 'ignored' (counts neither way).
+ *
+ * A call a marker `servicecomb.circuitBreaker` policy governs (./marker-governed.ts) skips this
+ * step: the marker policy wins for that call (docs/resilience.md, "Precedence").
  */
 import { isMeshError, MeshError } from '../../shared/errors.ts';
 import type { CircuitBreaker } from '../breaker/circuit-breaker.ts';
@@ -19,6 +22,7 @@ import { breakerRejectionError } from '../breaker/rejection-error.ts';
 import type { BreakerConfig } from '../breaker/types.ts';
 import type { Outcome, Step } from '../chain/types.ts';
 import { type FallbackPolicy, type PerService, policyFor, type ResiliencePolicies } from '../policy/index.ts';
+import { isMarkerGoverned, MARKER_BREAKER } from './marker-governed.ts';
 
 export const FALLBACK_HEADER = 'x-mesher-fallback';
 
@@ -42,6 +46,7 @@ function fallbackOr(fallback: FallbackPolicy, err: MeshError): Outcome {
 export function createCircuitBreaker(deps: CircuitBreakerStepDeps): Step {
   const { policies, breakers } = deps;
   return async function circuitBreaker(call, next) {
+    if (isMarkerGoverned(call, MARKER_BREAKER)) return next(call);
     const p = policyFor(policies, call.service);
     if (p.fallback.force) {
       return fallbackOr(

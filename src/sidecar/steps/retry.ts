@@ -22,12 +22,18 @@
  */
 import type { Clock, Random } from '../../shared/clock.ts';
 import { ERROR_HEADER, isMeshError, MeshError } from '../../shared/errors.ts';
-import type { CallContext, Outcome, Step } from '../chain/types.ts';
+import type { CallContext, Next, Outcome, Step } from '../chain/types.ts';
 import type { PerService } from '../policy/index.ts';
 import { policyFor, type ResiliencePolicies } from '../policy/index.ts';
 import { type Backoff, createBackoff } from '../retry/backoff.ts';
 import type { RetryBudget } from '../retry/retry-budget.ts';
-import { type AttemptResult, RETRY_NEXT, RetryPolicy, STOP } from '../retry/retry-policy.ts';
+import {
+  type AttemptResult,
+  RETRY_NEXT,
+  type RetryDecision,
+  RetryPolicy,
+  STOP,
+} from '../retry/retry-policy.ts';
 import type { BackoffConfig, RetryConfig } from '../retry/types.ts';
 import type { RoutePolicy } from '../routing/types.ts';
 import type { GovernanceCounters } from '../telemetry/counters.ts';
@@ -135,6 +141,27 @@ function sleep(ms: number, clock: Clock, call: CallContext): Promise<void> {
   });
 }
 
+/**
+ * What `runRetries` needs to decide after each attempt: the engine's `RetryPolicy` satisfies it,
+ * and so does the marker policy of src/sidecar/governance/retry-policy.ts.
+ */
+export interface AttemptPolicy {
+  /** Total attempts including the first; at most 1 = no retry. */
+  readonly maxAttempts: number;
+  decide(attempt: number, method: string, result: AttemptResult, replayable?: boolean): RetryDecision;
+  nextAttemptNumber(attempt: number, decision: RetryDecision): number;
+}
+
+/** One call's retry setting: the policy, its backoff, the budget to draw from. */
+export interface RetryRun {
+  readonly policy: AttemptPolicy;
+  readonly backoff: Backoff;
+  readonly budget: RetryBudget;
+  readonly clock: Clock;
+  readonly counters?: GovernanceCounters;
+  readonly maxBytes: number;
+}
+
 export function createRetry(deps: RetryStepDeps): Step {
   const { policies, budgets, clock, counters } = deps;
   const maxBytes = deps.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES;
@@ -148,93 +175,108 @@ export function createRetry(deps: RetryStepDeps): Step {
     return b;
   };
 
-  return async function retry(call, next) {
-    if (call.kind !== 'request') return next(call);
+  return function retry(call, next) {
+    // Another retry step (a marker `servicecomb.retry` policy) already owns this call's attempts.
+    if (call.kind !== 'request' || call.retrying === true) return next(call);
     const p = policyFor(policies, call.service);
     const policy = retryPolicyFor(call, p.retry);
     if (policy.maxAttempts <= 1) return next(call);
-
     const budget = budgets.get(call.service, p.retryBudget);
-    budget.recordRequest();
-    call.retrying = true;
-    let replay: ReplayBody | undefined;
-    if (call.hasBody && call.body !== null) {
-      try {
-        replay = await bufferBody(call.body, maxBytes, declaredLength(call.headers));
-      } catch (err) {
-        throw new MeshError('BAD_REQUEST', {
-          service: call.service,
-          message: 'The request body ended early',
-          cause: err,
-        });
-      }
-      call.body = replay.stream();
-    }
-    const replayable = replay === undefined || replay.replayable;
-    const backoff = backoffOf(policy.config.backoff);
-    let attempt = 1;
-    let retries = 0;
-    let excluded = false;
-    let outcome: Outcome | undefined;
-    let error: unknown;
-
-    for (;;) {
-      outcome = undefined;
-      error = undefined;
-      try {
-        outcome = await next(call);
-      } catch (err) {
-        error = err;
-        // Everything was excluded (tried or ejected): try again without our exclusions.
-        if (excluded && isMeshError(err) && err.code === 'NO_ENDPOINTS' && !call.signal.aborted) {
-          call.exclude = undefined;
-          call.pinned = undefined;
-          excluded = false;
-          if (replay !== undefined) call.body = replay.stream();
-          try {
-            outcome = await next(call);
-            error = undefined;
-          } catch (err2) {
-            error = err2;
-          }
-        }
-      }
-      if (call.signal.aborted) break;
-      let result: AttemptResult;
-      if (outcome !== undefined)
-        result =
-          outcome.status === 503 && refusedWhileShuttingDown(outcome.headers)
-            ? NOT_SENT
-            : { status: outcome.status };
-      else if (isMeshError(error)) result = { errorCode: error.code };
-      else break;
-      const decision = policy.decide(attempt, call.method, result, replayable);
-      if (decision === STOP) break;
-      const delay = backoff.delayMs(retries + 1);
-      // The backoff and at least 1 ms of attempt must fit before the deadline.
-      if (call.deadlineMs !== undefined && call.deadlineMs - clock.now() - delay < 1) break;
-      if (!budget.tryRetry()) {
-        counters?.retryBudgetExhausted.inc(call.service);
-        break;
-      }
-      counters?.retry.inc(call.service);
-      if (outcome !== undefined) discardOutcome(outcome);
-      const tried = call.endpoint;
-      if (decision === RETRY_NEXT) {
-        call.pinned = undefined;
-        if (tried !== undefined) {
-          if (call.exclude === undefined) call.exclude = new Set();
-          call.exclude.add(tried.key);
-          excluded = true;
-        }
-      } else call.pinned = tried;
-      await sleep(delay, clock, call);
-      attempt = policy.nextAttemptNumber(attempt, decision);
-      retries++;
-      call.attempt = retries + 1;
-      if (replay !== undefined) call.body = replay.stream();
-    }
-    if (outcome === undefined) throw error;
-    return outcome;
+    return runRetries(call, next, {
+      policy,
+      backoff: backoffOf(policy.config.backoff),
+      budget,
+      clock,
+      counters,
+      maxBytes,
+    });
   };
+}
+
+/**
+ * The retry loop shared by the per-service step and the marker step: bounded body replay, the
+ * call's deadline, the budget, endpoint exclusion / pinning. The caller checked `maxAttempts > 1`.
+ */
+export async function runRetries(call: CallContext, next: Next, run: RetryRun): Promise<Outcome> {
+  const { policy, backoff, budget, clock, counters, maxBytes } = run;
+  budget.recordRequest();
+  call.retrying = true;
+  let replay: ReplayBody | undefined;
+  if (call.hasBody && call.body !== null) {
+    try {
+      replay = await bufferBody(call.body, maxBytes, declaredLength(call.headers));
+    } catch (err) {
+      throw new MeshError('BAD_REQUEST', {
+        service: call.service,
+        message: 'The request body ended early',
+        cause: err,
+      });
+    }
+    call.body = replay.stream();
+  }
+  const replayable = replay === undefined || replay.replayable;
+  let attempt = 1;
+  let retries = 0;
+  let excluded = false;
+  let outcome: Outcome | undefined;
+  let error: unknown;
+
+  for (;;) {
+    outcome = undefined;
+    error = undefined;
+    try {
+      outcome = await next(call);
+    } catch (err) {
+      error = err;
+      // Everything was excluded (tried or ejected): try again without our exclusions.
+      if (excluded && isMeshError(err) && err.code === 'NO_ENDPOINTS' && !call.signal.aborted) {
+        call.exclude = undefined;
+        call.pinned = undefined;
+        excluded = false;
+        if (replay !== undefined) call.body = replay.stream();
+        try {
+          outcome = await next(call);
+          error = undefined;
+        } catch (err2) {
+          error = err2;
+        }
+      }
+    }
+    if (call.signal.aborted) break;
+    let result: AttemptResult;
+    if (outcome !== undefined)
+      result =
+        outcome.status === 503 && refusedWhileShuttingDown(outcome.headers)
+          ? NOT_SENT
+          : { status: outcome.status };
+    else if (isMeshError(error)) result = { errorCode: error.code };
+    else break;
+    const decision = policy.decide(attempt, call.method, result, replayable);
+    if (decision === STOP) break;
+    const delay = backoff.delayMs(retries + 1);
+    // The backoff and at least 1 ms of attempt must fit before the deadline.
+    if (call.deadlineMs !== undefined && call.deadlineMs - clock.now() - delay < 1) break;
+    if (!budget.tryRetry()) {
+      counters?.retryBudgetExhausted.inc(call.service);
+      break;
+    }
+    counters?.retry.inc(call.service);
+    if (outcome !== undefined) discardOutcome(outcome);
+    const tried = call.endpoint;
+    if (decision === RETRY_NEXT) {
+      call.pinned = undefined;
+      if (tried !== undefined) {
+        if (call.exclude === undefined) call.exclude = new Set();
+        call.exclude.add(tried.key);
+        excluded = true;
+      }
+    } else call.pinned = tried;
+    await sleep(delay, clock, call);
+    attempt = policy.nextAttemptNumber(attempt, decision);
+    retries++;
+    call.attempt = retries + 1;
+    if (replay !== undefined) call.body = replay.stream();
+  }
+  if (outcome === undefined) throw error;
+  return outcome;
 }

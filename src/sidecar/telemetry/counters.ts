@@ -13,6 +13,8 @@
  *                                                    + mesher_endpoint_ejected{service,instance} 1
  *   counters.ejection.restore(service, instance)     mesher_endpoint_ejected … 0
  *   counters.ejection.forget(service, instance)      drop the instance's series (it left the registry)
+ *   counters.markerCircuit.set(marker, service, s)   mesher_marker_circuit_state{marker,service} 0/1/2
+ *   counters.bulkheadRejected.inc(marker, service)   mesher_marker_bulkhead_rejected_total{marker,service}
  *   counters.setRegistryHealth(ok)                   mesher_registry_up 0/1
  *   counters.setRegistered(ok)                       mesher_registered 0/1
  *
@@ -35,6 +37,10 @@ export interface GovernanceCounters {
     restore(service: string, instance: string): void;
     forget(service: string, instance: string): void;
   };
+  /** Marker `servicecomb.circuitBreaker` circuits, per (marker, service). Optional for fakes. */
+  readonly markerCircuit?: { set(marker: string, service: string, state: CircuitStateName): void };
+  /** Calls a marker `servicecomb.bulkhead` rejected. Optional for fakes. */
+  readonly bulkheadRejected?: { inc(marker: string, service: string): void };
   /** Registry client health: whether the last heartbeat/call to the registry succeeded. */
   setRegistryHealth(ok: boolean): void;
   /** Whether this sidecar's instance is registered. */
@@ -99,6 +105,18 @@ export function createGovernanceCounters(services: LabelCap): CountersWithMetric
     'gauge',
     [],
   );
+  const markerCircuit = new LabeledMetric(
+    'mesher_marker_circuit_state',
+    'Marker circuitBreaker policy state per called service: 0 closed, 1 half-open, 2 open',
+    'gauge',
+    ['marker', 'service'],
+  );
+  const bulkheadRejected = new LabeledMetric(
+    'mesher_marker_bulkhead_rejected_total',
+    'Calls a marker bulkhead policy rejected (no slot within maxWaitDuration)',
+    'counter',
+    ['marker', 'service'],
+  );
   registryUp.set([], 0);
   registered.set([], 0);
 
@@ -124,6 +142,10 @@ export function createGovernanceCounters(services: LabelCap): CountersWithMetric
       restore: (service, instance) => ejected.set([s(service), instance], 0),
       forget: (service, instance) => ejected.remove([s(service), instance]),
     },
+    markerCircuit: {
+      set: (marker, service, state) => markerCircuit.set([marker, s(service)], CIRCUIT_VALUE[state]),
+    },
+    bulkheadRejected: { inc: (marker, service) => bulkheadRejected.inc([marker, s(service)]) },
     setRegistryHealth: (ok) => registryUp.set([], ok ? 1 : 0),
     setRegistered: (ok) => registered.set([], ok ? 1 : 0),
     metrics: [
@@ -137,6 +159,8 @@ export function createGovernanceCounters(services: LabelCap): CountersWithMetric
       ejected,
       registryUp,
       registered,
+      markerCircuit,
+      bulkheadRejected,
     ],
   };
 }
