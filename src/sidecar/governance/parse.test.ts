@@ -188,3 +188,30 @@ test('parsing the same input twice gives equal values (no hidden state)', () => 
   };
   assert.deepEqual(parseGovernance(flat).config, parseGovernance(flat).config);
 });
+
+test('retry backoff fields are read (no longer warned about) and checked', () => {
+  const ok = parseGovernance({
+    'servicecomb.matchGroup.m': 'matches: [{serviceName: s}]',
+    'servicecomb.retry.m':
+      'retryStrategy: RandomBackoff\ninitialInterval: 200\nmultiplier: 1.5\nrandomizationFactor: 0.2',
+  });
+  assert.deepEqual(ok.issues, []);
+  assert.deepEqual(ok.warnings, []);
+  const p = ok.config.retry[0]!;
+  assert.deepEqual(
+    [p.retryStrategy, p.initialIntervalMs, p.multiplier, p.randomizationFactor, p.waitDurationMs],
+    ['RandomBackoff', 200, 1.5, 0.2, 1],
+  );
+  const bad = parseGovernance({
+    'servicecomb.matchGroup.m': 'matches: [{serviceName: s}]',
+    'servicecomb.retry.m': 'retryStrategy: Linear\nmultiplier: 0.5\nrandomizationFactor: 2',
+  });
+  assert.deepEqual(
+    bad.issues.map((i) => i.key),
+    [
+      'servicecomb.retry.m.retryStrategy',
+      'servicecomb.retry.m.multiplier',
+      'servicecomb.retry.m.randomizationFactor',
+    ],
+  );
+});
