@@ -190,3 +190,27 @@ test('bulkhead: a bounded wait for a slot, then 503 BULKHEAD_FULL; a reload chan
   await Promise.all([a, b]);
   assert.equal(clock.pending, 0);
 });
+
+test('provider side: a rule without serviceName puts the circuit on inbound calls (and never retries them)', async () => {
+  const clock = new ManualClock(0);
+  const g = createGovernance({ clock, log: silent });
+  const s = g.steps(
+    cfg({
+      'servicecomb.matchGroup.in': 'matches: [{apiPath: {prefix: /in}}]',
+      'servicecomb.circuitBreaker.in':
+        'minimumNumberOfCalls: 1\nslidingWindowSize: 1\nrecordFailureStatus: [500]',
+      'servicecomb.retry.in': 'maxAttempts: 5\nretryOnResponseStatus: [500]',
+    }),
+  );
+  assert.equal(s.outbound, undefined, 'nothing to do on the consumer side');
+  let n = 0;
+  const failing: Next = async () => {
+    n++;
+    return outcome(500);
+  };
+  const inbound = () => fakeCall({ direction: 'inbound', path: '/in', service: 'me' });
+  assert.equal((await s.inbound!(inbound(), failing)).status, 500);
+  assert.equal(n, 1, 'retry is a consumer policy');
+  await assert.rejects(s.inbound!(inbound(), failing), (e) => isMeshError(e) && e.code === 'CIRCUIT_OPEN');
+  assert.equal(g.snapshot().circuitBreaker.in?.me?.state, 'open');
+});
