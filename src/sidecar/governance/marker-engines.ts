@@ -4,7 +4,7 @@
  * kept across config versions, and the per-direction match index of each kind:
  *
  * - circuitBreaker: one gate (src/sidecar/breaker/circuit-breaker.ts with the resilience4j
- *   ./../breaker/sliding-accrual.ts) per (marker, called service), created on first use; a policy
+ *   ../breaker/sliding-accrual.ts) per (marker, called service), created on first use; a policy
  *   whose settings did not change keeps its circuits across a reload, a changed one starts fresh
  *   (as the per-service breakers do);
  * - bulkhead: one semaphore (../breaker/bulkhead.ts) per (marker, service); a reload changes its
