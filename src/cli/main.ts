@@ -7,7 +7,12 @@
  * exit code, undefined means "keep running" (servers stop on SIGINT/SIGTERM themselves).
  */
 
+import { applyV8Flags, sidecarV8Flags } from './v8-flags.ts';
+
 type CommandModule = { run(argv: string[]): Promise<number | undefined> };
+
+/** Commands that run a long-lived sidecar: they get the sidecar's V8 heap settings (./v8-flags.ts). */
+const SIDECAR_COMMANDS = new Set(['sidecar', 'run']);
 
 const COMMANDS: Record<string, { describe: string; load: () => Promise<CommandModule> }> = {
   registry: {
@@ -74,6 +79,16 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`mesher: unknown command '${name}'\n${usage()}\n`);
     process.exitCode = 2;
     return;
+  }
+  if (SIDECAR_COMMANDS.has(name)) {
+    try {
+      // Before the command's modules load: the young generation must not grow while they do.
+      applyV8Flags(sidecarV8Flags(process.env));
+    } catch (err) {
+      process.stderr.write(`mesher: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
   }
   const mod = await command.load();
   const code = await mod.run(named ? argv.slice(1) : argv);

@@ -13,9 +13,9 @@
  * `onChange` is never called synchronously from `start()`; it runs on the loop, one call at a
  * time, in order. It must not throw (a throw is reported through `onError` and ignored).
  */
-import { ConfigCenterClient } from '../../api-client/config-center.ts';
 import type { Clock, TimerHandle } from '../../shared/clock.ts';
 import type { SidecarConfig } from '../config/index.ts';
+import { createKiePoller, type KiePoller } from './kie-poll.ts';
 import { type Labels, ownLabels, resolveOverrides } from './overrides.ts';
 import { type ConfigClientSettings, readConfigClientSettings } from './settings.ts';
 
@@ -60,15 +60,14 @@ export function createConfigCenterSource(opts: ConfigCenterSourceOptions): Confi
   if (!read.ok) throw new Error(`config center client: ${read.issues.join('; ')}`);
   const settings = read.settings.enabled ? read.settings : null;
   const labels = ownLabels(opts.config.service);
-  const clients = (settings?.serverUris ?? []).map(
-    (baseUrl) =>
-      new ConfigCenterClient({
-        baseUrl,
-        project: settings?.project,
-        domain: settings?.domain,
-        timeoutMs: 10_000,
-      }),
-  );
+  // Created on the first round: a disabled client builds nothing.
+  let clients: KiePoller[] | undefined;
+  const pollers = (cfg: ConfigClientSettings): KiePoller[] => {
+    clients ??= cfg.serverUris.map((baseUrl) =>
+      createKiePoller({ baseUrl, project: cfg.project, domain: cfg.domain, timeoutMs: 10_000 }),
+    );
+    return clients;
+  };
 
   let stopped = false;
   let running = false;
@@ -99,12 +98,12 @@ export function createConfigCenterSource(opts: ConfigCenterSourceOptions): Confi
 
   /** One request; true when it got an answer. */
   const round = async (cfg: ConfigClientSettings): Promise<boolean> => {
-    const client = clients[which % clients.length] as ConfigCenterClient;
+    const all = pollers(cfg);
+    const client = all[which % all.length] as KiePoller;
     abort = new AbortController();
     try {
       const r = await client.poll({
         labels,
-        match: 'applicable',
         status: 'enabled',
         revision,
         waitMs: cfg.refreshMode === 0 && revision !== undefined ? cfg.refreshIntervalMs : undefined,
@@ -169,6 +168,7 @@ export function createConfigCenterSource(opts: ConfigCenterSourceOptions): Confi
     stop() {
       stopped = true;
       abort?.abort();
+      for (const c of clients ?? []) void c.close();
       if (sleeper) {
         sleeper.timer.cancel();
         sleeper.wake();
