@@ -6,9 +6,14 @@
  * service's settings changed. An invalid change (any issue from `parseResiliencePolicies`) is
  * logged with its keys and the last good policies stay in force.
  *
- *   outbound: … route → rate-limit → fault → circuit-breaker → retry → outlier → timeout
- *             → load-balance → transport
- *   inbound:  … route → rate-limit (per source service, global) → local-target → transport
+ *   outbound: … route → rate-limit → markers → fault → circuit-breaker → retry → outlier
+ *             → timeout → load-balance → transport
+ *   inbound:  … route → rate-limit (per source service, global) → markers → local-target
+ *             → transport
+ *
+ * `markers` is the marker-based governance step (src/sidecar/governance): rateLimiting →
+ * bulkhead → circuitBreaker → retry for calls a `servicecomb.matchGroup` marker matches; a
+ * matching marker breaker or retry takes the place of the per-service one for that call.
  *
  * Wire it with `createStepAssembler({ more: [resilience.steps] })` and mount `adminHandler` at
  * `/v1/mesher/resilience` (snapshot of circuits, ejections, budgets, limits and faults). Given the
@@ -124,8 +129,16 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     (_s, config) => new FaultInjector(config, { random }),
   );
 
-  // The marker-based form: its own last-good config, its rate-limit step next to the original's.
-  const governance = createGovernance({ clock, counters });
+  // The marker-based form: its own last-good config, its step (rateLimiting, bulkhead,
+  // circuitBreaker, retry by marker) next to the original's rate limit. Marker retries draw from
+  // the same per-service retry budgets, jitter and replay bound as the per-service retry.
+  const governance = createGovernance({
+    clock,
+    counters,
+    random,
+    budgets,
+    ...(deps.replayMaxBytes === undefined ? {} : { replayMaxBytes: deps.replayMaxBytes }),
+  });
   const timers = new DeadlineQueue(clock);
   let policies: ResiliencePolicies | undefined;
   let lastFlat: SidecarConfig['flat'] | undefined;
