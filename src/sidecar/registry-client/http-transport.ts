@@ -1,11 +1,17 @@
 /**
  * @module sidecar/registry-client/http-transport
- * One JSON-over-HTTP call to the registry with failover, on an undici Agent (keep-alive pool per
- * origin). Every call: X-Domain-Name, per-attempt timeout covering headers and body, a cap on the
- * response size. Transient failures (connect errors, timeouts, 5xx) move on to the next address;
- * anything else is returned to the caller as is. Parsing envelopes is ./client.ts's job.
+ * One JSON-over-HTTP call to the registry with failover, on node:http(s) keep-alive Agents (a
+ * pool per origin, idle sockets closed after keepAliveTimeoutMs). Every call: X-Domain-Name,
+ * per-attempt timeout covering headers and body, a cap on the response size. Transient failures
+ * (connect errors, timeouts, 5xx) move on to the next address; anything else is returned to the
+ * caller as is. Parsing envelopes is ./client.ts's job.
+ *
+ * node:http rather than npm undici (issue 7, docs/benchmarks.md "Memory"): the few calls a minute
+ * a sidecar makes do not need undici's speed, and loading it cost the sidecar about 5 MB RSS (and
+ * npm undici touches globalThis.Headers on load, which loads Node's bundled copy as well).
  */
-import { Agent } from 'undici';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { AddressPool } from './address-pool.ts';
 import { RegistryError } from './errors.ts';
 
@@ -42,7 +48,7 @@ export interface TransportResponse {
 export class RegistryTransport {
   readonly pool: AddressPool;
   readonly domain: string;
-  readonly #agent: Agent;
+  readonly #agents: { readonly http: http.Agent; readonly https: https.Agent };
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
   readonly #userAgent: string;
@@ -54,11 +60,9 @@ export class RegistryTransport {
     this.#maxBytes = opts.maxResponseBytes ?? 16 * 1024 * 1024;
     this.#userAgent = opts.userAgent ?? 'mesher-sidecar';
     if (!(this.#timeoutMs > 0)) throw new RangeError('registry client timeoutMs must be > 0');
-    this.#agent = new Agent({
-      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 4000,
-      connections: 32,
-      connect: { timeout: this.#timeoutMs },
-    });
+    // `timeout` on a keep-alive Agent closes a pooled socket idle that long (never one in use).
+    const agentOpts = { keepAlive: true, maxSockets: 32, timeout: opts.keepAliveTimeoutMs ?? 4000 };
+    this.#agents = { http: new http.Agent(agentOpts), https: new https.Agent(agentOpts) };
   }
 
   /**
@@ -105,8 +109,10 @@ export class RegistryTransport {
     }
   }
 
+  /** Close every pooled connection (a call still in flight fails as unreachable). */
   async close(): Promise<void> {
-    await this.#agent.close().catch(() => this.#agent.destroy());
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
   }
 
   async #once(address: string, req: TransportRequest): Promise<TransportResponse> {
@@ -125,39 +131,11 @@ export class RegistryTransport {
       headers['content-type'] = 'application/json';
     }
     try {
-      const res = await this.#agent.request({
-        origin: address,
-        path: req.path,
-        method: req.method,
-        headers,
-        body,
-        signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.#maxBytes) {
-          res.body.destroy();
-          throw new RegistryError('protocol', `registry response larger than ${this.#maxBytes} bytes`, {
-            address,
-            status: res.statusCode,
-          });
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return {
-        status: res.statusCode,
-        headers: res.headers,
-        text: Buffer.concat(chunks).toString('utf8'),
-        address,
-      };
+      return await this.#send(address, req, headers, body, signal);
     } catch (err) {
       if (err instanceof RegistryError) throw err;
       if (req.signal?.aborted) throw abortedError(address, err);
-      if (timeout.aborted || isUndiciTimeout(err)) {
+      if (timeout.aborted) {
         throw new RegistryError('timeout', `registry ${address} did not answer within ${timeoutMs} ms`, {
           address,
           cause: err,
@@ -171,18 +149,61 @@ export class RegistryTransport {
       );
     }
   }
+
+  /** One request on the pooled agent; the body read up to the cap. Rejects with the raw error. */
+  #send(
+    address: string,
+    req: TransportRequest,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<TransportResponse> {
+    const url = new URL(req.path, address);
+    const secure = url.protocol === 'https:';
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    return new Promise((resolve, reject) => {
+      const outgoing = (secure ? https : http).request(
+        url,
+        { method: req.method, headers, agent: secure ? this.#agents.https : this.#agents.http, signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > this.#maxBytes) {
+              outgoing.destroy();
+              reject(
+                new RegistryError('protocol', `registry response larger than ${this.#maxBytes} bytes`, {
+                  address,
+                  status: res.statusCode,
+                }),
+              );
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers as IncomingHttpHeaders,
+              text: Buffer.concat(chunks).toString('utf8'),
+              address,
+            }),
+          );
+          res.on('error', reject);
+          // Cut mid-body (peer reset, abort): 'end' never comes.
+          res.on('close', () => {
+            if (!res.complete) reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' }));
+          });
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
 }
 
-const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
-
-function isUndiciTimeout(err: unknown): boolean {
-  const code = (err as { code?: string } | null)?.code;
-  return (
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT'
-  );
-}
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 function abortedError(address: string, cause: unknown): RegistryError {
   return new RegistryError('aborted', 'registry call aborted', { address, cause });
