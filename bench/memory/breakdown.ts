@@ -5,8 +5,10 @@
  * core 0) is measured idle (3 s after its "listening" line) and right after a fixed-rate slice
  * (h2load, 1 KB responses). Each snapshot splits VmRSS into file-backed pages (the node binary)
  * and anonymous memory, and the anonymous part into V8's heap spaces (committed, from the admin
- * API's prom-client process metrics), external/array buffers and the rest (malloc: libuv, OpenSSL,
- * ICU, V8 code and metadata). Prints the median of each figure over rounds, plus the RSS of a bare
+ * API's prom-client process metrics), external/array buffers and `other` = anon - heap committed -
+ * external (malloc: libuv, OpenSSL, ICU, V8 metadata, stacks). `other` is only an estimate: V8
+ * counts committed heap pages, not touched ones, so it goes negative when a freshly grown new space
+ * was never filled. Prints the median of each figure over rounds, plus the RSS of a bare
  * `node -e` for reference; CPU seconds per 1,000 requests of the slice sit beside.
  *
  *   node --import tsx bench/memory/breakdown.ts \
