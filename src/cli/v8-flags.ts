@@ -7,11 +7,11 @@
  * semi-spaces while the modules load and under load, and every page of it that was touched stays
  * resident. `MESHER_V8_FLAGS=--optimize-for-size` keeps it at a few MB (idle -13 MB, at 1,000 rps
  * -5 to -7 MB, at saturation -25 MB RSS), but measured side by side with bench/hot-path/run.ts it
- * cost 10-20% CPU per request at saturation and raised p99 at 1,000 rps several-fold (its memory
- * reducer runs full GCs), so the default is no flags: an opt-in for memory-tight deployments.
+ * cost 10-20% CPU per request at saturation and raised p99 at 1,000 rps several-fold (not profiled;
+ * presumably its more frequent full GCs), so the default is no flags: an opt-in for memory-tight deployments.
  *
  * Only flags that V8 reads while it runs work here: `--max-semi-space-size` is fixed when the
- * heap is created and has no effect once the process started (measured: bench/memory/flags.mjs),
+ * heap is created and has no effect once the process started (measured: docs/benchmarks.md "Memory"),
  * so it belongs on the node command line (`node --max-semi-space-size=2 ...`) if wanted.
  *
  *   MESHER_V8_FLAGS unset   → DEFAULT_SIDECAR_V8_FLAGS
