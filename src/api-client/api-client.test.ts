@@ -19,6 +19,15 @@ import {
 
 let registry: RegistryServer;
 let cc: ConfigCenterServer;
+
+/** Poll (real time, bounded) until the config center holds a long poll: never a silent hang. */
+async function waitForWaiter(server: ConfigCenterServer, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (server.configCenter.pendingWaiters === 0) {
+    if (Date.now() > deadline) throw new Error(`no long poll held within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 let admin: Server;
 let adminUrl: string;
 
@@ -112,7 +121,7 @@ test('config center: poll answers at once without a revision, 304 → changed:fa
     revision: first.revision,
     waitMs: 20_000,
   });
-  while (cc.configCenter.pendingWaiters === 0) await new Promise((r) => setTimeout(r, 5));
+  await waitForWaiter(cc);
   await api.config.create({ key: 'k', value: 'v', labels: { app: 'pollapp' } });
   const woke = await held;
   assert.equal(woke.changed, true);
@@ -120,7 +129,7 @@ test('config center: poll answers at once without a revision, 304 → changed:fa
   // A cancelled poll is an ABORTED ApiError, not a hang.
   const ac = new AbortController();
   const cancelled = api.config.poll({ revision: woke.revision, waitMs: 20_000, signal: ac.signal });
-  while (cc.configCenter.pendingWaiters === 0) await new Promise((r) => setTimeout(r, 5));
+  await waitForWaiter(cc);
   ac.abort();
   await assert.rejects(cancelled, (err: ApiError) => err.code === 'ABORTED' && err.status === 0);
 });
