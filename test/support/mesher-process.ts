@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** How long stop() waits after its signal before it sends SIGKILL. */
+const STOP_GRACE_MS = 15_000;
 
 export interface MesherProcess {
   readonly child: ChildProcess;
@@ -18,8 +20,11 @@ export interface MesherProcess {
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolve when the process has exited, with its code or signal. */
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Send a signal (default SIGTERM) and wait for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Send a signal (default SIGTERM) and wait for the exit; SIGKILL if still alive after `graceMs`. */
+  stop(
+    signal?: NodeJS.Signals,
+    graceMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export function startMesher(
@@ -41,8 +46,15 @@ export function startMesher(
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err += d;
   });
+  // If the test file dies first (an assertion threw before its after(), or the runner's timeout
+  // killed it), the CLI would outlive it and keep its ports and CPU: kill it on our way out.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     child.once('exit', (code, signal) => {
+      process.off('exit', killOnExit);
       for (const w of waiters) w();
       done({ code, signal });
     });
@@ -76,9 +88,15 @@ export function startMesher(
       });
     },
     exited: () => exit,
-    async stop(signal = 'SIGTERM') {
+    async stop(signal = 'SIGTERM', graceMs = STOP_GRACE_MS) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exit;
+      // A process that ignores or hangs on the signal must not hang the test's after(): SIGKILL.
+      const escalate = setTimeout(() => killOnExit(), graceMs);
+      try {
+        return await exit;
+      } finally {
+        clearTimeout(escalate);
+      }
     },
   };
   return proc;
