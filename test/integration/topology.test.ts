@@ -112,8 +112,14 @@ function mesher(args: string[]): Promise<{ code: number | null; stdout: string; 
     child.stderr.on('data', (c) => {
       stderr += c;
     });
+    // Bounded: a hung CLI is killed (its exit code then fails the caller's assertion) instead of
+    // holding the file until the runner's timeout. Slow starts on a busy machine stay far below.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
