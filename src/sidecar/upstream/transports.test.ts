@@ -11,6 +11,7 @@ import {
 import { startUpstream, type TestUpstream } from '../../../test/support/upstream.ts';
 import { setLogLevel } from '../../shared/log.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
+import { createRawUpstream } from '../h1/raw-upstream.ts';
 import { createHttpAgentUpstream } from './http-agent.ts';
 import type { Upstream, UpstreamOptions } from './types.ts';
 import { createUndiciUpstream } from './undici-pool.ts';
@@ -21,6 +22,7 @@ setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 const transports: Array<[string, (o: UpstreamOptions) => Upstream]> = [
   ['http.Agent', createHttpAgentUpstream],
   ['undici', createUndiciUpstream],
+  ['raw h1', createRawUpstream],
 ];
 
 for (const [name, make] of transports) {
