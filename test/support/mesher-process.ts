@@ -7,6 +7,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/**
+ * How long waitFor() waits by default: a CLI start through tsx takes seconds on a busy 2-core
+ * machine (15 s was seen to expire under load). Still well under the runner's 120 s per test.
+ */
+const START_TIMEOUT_MS = 45_000;
 /** How long stop() waits after its signal before it sends SIGKILL. */
 const STOP_GRACE_MS = 15_000;
 
@@ -35,6 +40,9 @@ export function startMesher(
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, MESHER_LOG_LEVEL: process.env.MESHER_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a SIGKILL reaches what it started too (`mesher run`'s app): an
+    // orphaned app would keep this file's stdout pipe open and the file would never exit.
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -48,9 +56,14 @@ export function startMesher(
   });
   // If the test file dies first (an assertion threw before its after(), or the runner's timeout
   // killed it), the CLI would outlive it and keep its ports and CPU: kill it on our way out.
-  const killOnExit = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  const killGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
   };
+  const killOnExit = (): void => killGroup();
   process.once('exit', killOnExit);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
     child.once('exit', (code, signal) => {
@@ -63,7 +76,7 @@ export function startMesher(
     child,
     stdout: () => out,
     stderr: () => err,
-    waitFor(re, timeoutMs = 15_000) {
+    waitFor(re, timeoutMs = START_TIMEOUT_MS) {
       return new Promise((resolveMatch, reject) => {
         const check = (): void => {
           const m = out.match(re);
@@ -89,7 +102,8 @@ export function startMesher(
     },
     exited: () => exit,
     async stop(signal = 'SIGTERM', graceMs = STOP_GRACE_MS) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (signal === 'SIGKILL') killGroup();
+      else if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       // A process that ignores or hangs on the signal must not hang the test's after(): SIGKILL.
       const escalate = setTimeout(() => killOnExit(), graceMs);
       try {
