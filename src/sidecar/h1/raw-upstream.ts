@@ -39,12 +39,17 @@ const HEAD = 0;
 const BODY = 1;
 const DONE = 2;
 
+const ignore = (): void => {};
+
 // === impl ResponseBody ===
 
 /** The response payload as a Readable; reading resumes the socket it pauses. */
 class ResponseBody extends Readable {
   constructor(private readonly conn: Conn) {
     super();
+    // The body may fail (upstream died, bad chunk) before any step has attached its listeners:
+    // the stored error still reaches them (errored stream), but must not crash the process.
+    this.on('error', ignore);
   }
   override _read(): void {
     if (this.conn.socket.isPaused()) this.conn.socket.resume();
