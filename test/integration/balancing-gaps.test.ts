@@ -101,7 +101,9 @@ async function get(proxy: ProxyAgent, url: string, headers: Record<string, strin
 }
 
 describe('balancing gaps (issue 3 follow-ups)', () => {
-  test('cross-app routing: a route tagged app=other reaches the service in that app; others stay in ours', async () => {
+  test('cross-app routing: a route tagged app=other reaches the service in that app; others stay in ours', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const mine = await upstream('mine');
@@ -137,7 +139,9 @@ describe('balancing gaps (issue 3 follow-ups)', () => {
     }
   });
 
-  test('zone-aware: a consumer in zone a sends only to zone a while it has instances, then falls back to b', async () => {
+  test('zone-aware: a consumer in zone a sends only to zone a while it has instances, then falls back to b', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const ups = await Promise.all(['a1', 'a2', 'b1', 'b2'].map(upstream));
@@ -176,7 +180,9 @@ describe('balancing gaps (issue 3 follow-ups)', () => {
     assert.deepEqual([...after].sort(), ['b1', 'b2']);
   });
 
-  test('SessionStickiness: one session key keeps one instance over many calls; different keys spread', async () => {
+  test('SessionStickiness: one session key keeps one instance over many calls; different keys spread', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const ups = await Promise.all(['s1', 's2', 's3'].map(upstream));

@@ -131,7 +131,9 @@ after(async () => {
 
 // The four groups touch different keys and servers, so they run side by side.
 describe('mesher CLI', { concurrency: true }, () => {
-  test('services and instances: tables, --json, $MESHER_REGISTRY, unknown service', async () => {
+  test('services and instances: tables, --json, $MESHER_REGISTRY, unknown service', {
+    timeout: 100_000,
+  }, async () => {
     const [table, json, inst, unknown] = await Promise.all([
       mesher(['services'], { MESHER_REGISTRY: registry.url }),
       mesher(['services', '--json', ...at()]),
@@ -171,7 +173,9 @@ describe('mesher CLI', { concurrency: true }, () => {
     );
   });
 
-  test('route set/get/list/delete through the config center; invalid YAML refused before sending', async () => {
+  test('route set/get/list/delete through the config center; invalid YAML refused before sending', {
+    timeout: 100_000,
+  }, async () => {
     const good = join(dir, 'rule.yaml');
     writeFileSync(
       good,
@@ -235,7 +239,9 @@ describe('mesher CLI', { concurrency: true }, () => {
     assert.equal(gone.stderr, 'mesher route: no route rule for server2\n');
   });
 
-  test('config set/get/delete with labels; server-side validation errors are one line', async () => {
+  test('config set/get/delete with labels; server-side validation errors are one line', {
+    timeout: 100_000,
+  }, async () => {
     const [a, b] = await Promise.all([
       mesher(['config', 'set', 'cse.loadbalance.strategy.name', 'Random', ...at()]),
       mesher([
@@ -301,7 +307,9 @@ describe('mesher CLI', { concurrency: true }, () => {
     assert.equal(missing.stderr, 'mesher config: no config key no.such.key with labels (all)\n');
   });
 
-  test('sidecar-status shows governance keys and route rules; failures exit non-zero with one line', async () => {
+  test('sidecar-status shows governance keys and route rules; failures exit non-zero with one line', {
+    timeout: 100_000,
+  }, async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;

@@ -26,7 +26,9 @@ async function putKv(url: string, key: string, value: string): Promise<string> {
   return body.id;
 }
 
-test('a route rule set in the config center applies live; a bad one keeps the last good; delete restores', async () => {
+test('a route rule set in the config center applies live; a bad one keeps the last good; delete restores', {
+  timeout: 60_000,
+}, async () => {
   const registry = await startRegistry({ port: 0, dataDir: null });
   closers.push(() => registry.close());
   const v1 = await startUpstream({ id: 'v1' });

@@ -92,7 +92,9 @@ class SidecarModel {
   }
 }
 
-test('config center over env over files; route set by the CLI applies within 1 s; a bad rule keeps the last good', async (t) => {
+test('config center over env over files; route set by the CLI applies within 1 s; a bad rule keeps the last good', {
+  timeout: 60_000,
+}, async (t) => {
   const conf = join(dir, 'conf');
   mkdirSync(conf);
   writeFileSync(

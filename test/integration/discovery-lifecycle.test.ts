@@ -51,7 +51,7 @@ async function call(proxy: ProxyAgent, url: string): Promise<{ status: number; i
 }
 
 describe('discovery and balancing through sidecars', () => {
-  test('RoundRobin spreads calls exactly evenly over 3 instances', async () => {
+  test('RoundRobin spreads calls exactly evenly over 3 instances', { timeout: 60_000 }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const ups = await upstreams(3, 'rr');
@@ -73,7 +73,9 @@ describe('discovery and balancing through sidecars', () => {
     assert.deepEqual([...counts.values()], [10, 10, 10]);
   });
 
-  test('an instance whose sidecar is killed -9 is failed over, with no failed call', async () => {
+  test('an instance whose sidecar is killed -9 is failed over, with no failed call', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const ups = await upstreams(3, 'fo');
@@ -110,7 +112,9 @@ describe('discovery and balancing through sidecars', () => {
     assert.deepEqual([...seen.keys()].sort(), ['fo1', 'fo2']);
   });
 
-  test('instances appear and disappear through watch, long before the next refresh', async () => {
+  test('instances appear and disappear through watch, long before the next refresh', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const [a, b] = await upstreams(2, 'w');
@@ -141,7 +145,7 @@ describe('discovery and balancing through sidecars', () => {
     for (let i = 0; i < 10; i++) assert.equal((await call(proxy, 'http://watched/x')).id, 'w0');
   });
 
-  test('the registry going away after start does not stop traffic', async () => {
+  test('the registry going away after start does not stop traffic', { timeout: 60_000 }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     let registryClosed = false;
     closers.push(() => (registryClosed ? Promise.resolve() : registry.close()));
@@ -164,7 +168,9 @@ describe('discovery and balancing through sidecars', () => {
     }
   });
 
-  test('the registry absent at start: the proxy serves at once and registers once the registry appears', async () => {
+  test('the registry absent at start: the proxy serves at once and registers once the registry appears', {
+    timeout: 60_000,
+  }, async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const consumer = await startTestSidecar({ name: 'early', registryUrl: url, refreshInterval: '200ms' });

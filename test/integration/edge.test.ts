@@ -91,7 +91,9 @@ describe('edge gateway', () => {
     await Promise.all([ordersApp?.close(), catalogApp?.close(), registry?.close()]);
   });
 
-  test('routes by host, keeping path and query string; the edge is the caller', async () => {
+  test('routes by host, keeping path and query string; the edge is the caller', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`${base}/orders/7?x=1&y=a%20b&x=2`, {
       headers: { host: 'api.example.com', 'x-test-echo': '1', 'x-cse-src-microservice': 'spoofed' },
     });
@@ -103,7 +105,9 @@ describe('edge gateway', () => {
     assert.equal(JSON.parse(headerOf(echo, 'x-cse-context')!)['x-cse-src-microservice'], 'edge');
   });
 
-  test('the same path under another host does not match the host rule: 404 ROUTE_NOT_FOUND', async () => {
+  test('the same path under another host does not match the host rule: 404 ROUTE_NOT_FOUND', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`${base}/orders/7`, { headers: { host: 'www.example.com' } });
     assert.equal(res.statusCode, 404);
     assert.equal(res.headers['x-mesher-error'], 'ROUTE_NOT_FOUND');
@@ -112,7 +116,9 @@ describe('edge gateway', () => {
     assert.match(body.message, /www\.example\.com \/orders\/7/);
   });
 
-  test('routes by path through the provider sidecar, redirectPath rewrites, the query survives', async () => {
+  test('routes by path through the provider sidecar, redirectPath rewrites, the query survives', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`${base}/api/v1/items/3?sort=asc&page=2`, {
       headers: { host: 'anything', 'x-test-echo': '1' },
     });
@@ -122,14 +128,16 @@ describe('edge gateway', () => {
     assert.equal(echo.url, '/v2/items/3?sort=asc&page=2');
   });
 
-  test('port.value travels as X-Forwarded-Port: an undeclared port is refused by the provider sidecar', async () => {
+  test('port.value travels as X-Forwarded-Port: an undeclared port is refused by the provider sidecar', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`${base}/wrong-port`, { headers: { host: 'anything' } });
     assert.equal(res.statusCode, 403);
     assert.equal(res.headers['x-mesher-error'], 'FORBIDDEN_PORT');
     await res.body.dump();
   });
 
-  test('edge mode binds no loopback forward proxy', async () => {
+  test('edge mode binds no loopback forward proxy', { timeout: 60_000 }, async () => {
     assert.equal(edge.addresses.outbound.port, edge.addresses.inbound!.port);
     assert.equal(edge.addresses.outbound.address, '127.0.0.3');
     const refused = await new Promise<boolean>((resolve) => {
@@ -143,7 +151,7 @@ describe('edge gateway', () => {
     assert.ok(refused, 'nothing listens on 127.0.0.1 at the edge port');
   });
 
-  test('WebSocket upgrades are routed like requests', async () => {
+  test('WebSocket upgrades are routed like requests', { timeout: 60_000 }, async () => {
     const ws = new WebSocket(`ws://127.0.0.3:${edge.addresses.inbound!.port}/orders/ws`, {
       headers: { host: 'api.example.com' },
     });
@@ -156,7 +164,7 @@ describe('edge gateway', () => {
     assert.equal(reply, 'orders:hi');
   });
 
-  test('CONNECT is refused with 400', async () => {
+  test('CONNECT is refused with 400', { timeout: 60_000 }, async () => {
     const text = await new Promise<string>((resolve, reject) => {
       const s = net.connect(edge.addresses.inbound!.port, '127.0.0.3');
       let buf = '';
@@ -169,7 +177,9 @@ describe('edge gateway', () => {
     assert.match(text, /BAD_REQUEST/);
   });
 
-  test('hot reload: a new rule takes effect; invalid rules keep the last good ones', async () => {
+  test('hot reload: a new rule takes effect; invalid rules keep the last good ones', {
+    timeout: 60_000,
+  }, async () => {
     writeFileSync(
       join(confDir, 'mesher.yaml'),
       mesherYaml(
@@ -221,7 +231,9 @@ test('invalid ingress rules at start-up are a ConfigError naming the key', () =>
   );
 });
 
-test('edge mode on 127.0.0.1 with port 0 binds one ingress socket (regression: port resolution tried to bind it twice)', async () => {
+test('edge mode on 127.0.0.1 with port 0 binds one ingress socket (regression: port resolution tried to bind it twice)', {
+  timeout: 60_000,
+}, async () => {
   const dir = writeSidecarConf({
     name: 'edge-loopback',
     registryUrl: 'http://127.0.0.1:1',

@@ -92,7 +92,9 @@ describe('egress', () => {
     await Promise.all([external?.close(), meshApp?.close(), registry?.close()]);
   });
 
-  test('a host matching an egress rule goes to the external server: path, query and Host kept, mesh identity not sent', async () => {
+  test('a host matching an egress rule goes to the external server: path, query and Host kept, mesh identity not sent', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`http://api.example.test:${external.port}/v1/things?q=a%20b&x=1`, {
       dispatcher: proxy,
       headers: { 'x-test-echo': '1' },
@@ -113,14 +115,16 @@ describe('egress', () => {
     await res.body.dump();
   });
 
-  test('mesh services still go through discovery', async () => {
+  test('mesh services still go through discovery', { timeout: 60_000 }, async () => {
     const res = await request('http://server2/hello', { dispatcher: proxy });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-upstream-id'], 'mesh-app');
     await res.body.dump();
   });
 
-  test('an unknown external name answers 404 SERVICE_NOT_FOUND (passthrough off)', async () => {
+  test('an unknown external name answers 404 SERVICE_NOT_FOUND (passthrough off)', {
+    timeout: 60_000,
+  }, async () => {
     const before = external.requests;
     const res = await request(`http://other.example.test:${external.port}/x`, { dispatcher: proxy });
     assert.equal(res.statusCode, 404);
@@ -133,14 +137,16 @@ describe('egress', () => {
     assert.equal(external.requests, before);
   });
 
-  test('an HTTPS-only egress port refuses plain HTTP with 400 (no TLS origination)', async () => {
+  test('an HTTPS-only egress port refuses plain HTTP with 400 (no TLS origination)', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request('http://secure.example.test/x', { dispatcher: proxy });
     assert.equal(res.statusCode, 400);
     assert.equal(res.headers['x-mesher-error'], 'BAD_REQUEST');
     assert.match(await res.body.text(), /does not originate TLS/);
   });
 
-  test('CONNECT to an egress host is tunnelled to it', async () => {
+  test('CONNECT to an egress host is tunnelled to it', { timeout: 60_000 }, async () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const s = net.connect(sidecar.addresses.outbound.port, '127.0.0.1');
       let buf = '';
@@ -164,7 +170,9 @@ describe('egress', () => {
     assert.match(answer, /x-upstream-id: external/i);
   });
 
-  test('resilience steps run before egress: a slow external call hits its 300 ms request timeout', async () => {
+  test('resilience steps run before egress: a slow external call hits its 300 ms request timeout', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request(`http://api.example.test:${external.port}/slow`, {
       dispatcher: proxy,
       headers: { 'x-test-delay-ms': '3000' },
@@ -174,7 +182,9 @@ describe('egress', () => {
     await res.body.dump();
   });
 
-  test('hot reload: passthrough on sends unknown names out; an invalid change keeps the last good settings', async () => {
+  test('hot reload: passthrough on sends unknown names out; an invalid change keeps the last good settings', {
+    timeout: 60_000,
+  }, async () => {
     writeFileSync(join(confDir, 'egress.yaml'), egressYaml(external.port, '  passthrough: true'));
     await eventually(async () => {
       const r = await request(`http://other.example.test:${external.port}/pt?a=1`, {
@@ -226,7 +236,9 @@ describe('egress step (no sockets)', () => {
     'egress.resolve.api.x.test': '10.0.0.9',
   };
 
-  test('rule first (even over a mesh name), then the mesh, then passthrough', async () => {
+  test('rule first (even over a mesh name), then the mesh, then passthrough', {
+    timeout: 60_000,
+  }, async () => {
     const off = egressStepFor(settings(RULES), send);
     assert.equal(by(await off(fakeCall({ service: 'api.x.test' }), mesh())), 'send:10.0.0.9:8080');
     assert.equal(by(await off(fakeCall({ service: 'server2' }), mesh())), 'mesh');
@@ -252,7 +264,9 @@ describe('egress step (no sockets)', () => {
     });
   });
 
-  test('external calls lose the mesh identity headers and get an egress target', async () => {
+  test('external calls lose the mesh identity headers and get an egress target', {
+    timeout: 60_000,
+  }, async () => {
     const step = egressStepFor(settings(RULES), send);
     const call = fakeCall({
       service: 'api.x.test',

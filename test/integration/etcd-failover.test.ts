@@ -34,7 +34,9 @@ async function startReplica(etcd: EtcdCluster): Promise<{ proc: MesherProcess; u
   return { proc, url: m[1]! };
 }
 
-test('kill -9 of an etcd member and of a registry replica: no failed request, nothing lost', async () => {
+test('kill -9 of an etcd member and of a registry replica: no failed request, nothing lost', {
+  timeout: 60_000,
+}, async () => {
   const etcd = await startEtcdCluster({ members: 3 });
   closers.push(() => etcd.close());
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(etcd)));

@@ -20,7 +20,9 @@ after(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
 });
 
-test('etcd down 30 s: the mesh keeps serving, writes 500011, then everything is back', async () => {
+test('etcd down 30 s: the mesh keeps serving, writes 500011, then everything is back', {
+  timeout: 100_000,
+}, async () => {
   const etcd: EtcdCluster = await startEtcdCluster({ members: 3 });
   closers.push(() => etcd.close());
   const etcdOpts = { endpoints: etcd.endpoints, namespace: '/outage', rpcTimeoutMs: 1500 };

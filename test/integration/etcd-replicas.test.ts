@@ -36,7 +36,7 @@ after(async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
 });
 
-test('health on every replica lists every replica', async () => {
+test('health on every replica lists every replica', { timeout: 60_000 }, async () => {
   for (const r of [a, b]) {
     const h = await call(r.url, 'GET', '/v4/default/registry/health');
     assert.equal(h.status, 200);
@@ -47,7 +47,7 @@ test('health on every replica lists every replica', async () => {
   }
 });
 
-test('register on A, discover on B; rev/304 on both; B watches A changes', async () => {
+test('register on A, discover on B; rev/304 on both; B watches A changes', { timeout: 60_000 }, async () => {
   const svc = await call(a.url, 'POST', '/v4/default/registry/microservices', {
     service: { serviceName: 'xprov', version: '1.0.0' },
   });
@@ -102,7 +102,9 @@ test('register on A, discover on B; rev/304 on both; B watches A changes', async
   assert.ok(Date.now() - t0 < 1900, `explicit delete was not held (${Date.now() - t0} ms)`);
 });
 
-test('a sidecar client seeded with A learns B from health and fails over to it', async () => {
+test('a sidecar client seeded with A learns B from health and fails over to it', {
+  timeout: 60_000,
+}, async () => {
   const c = await startRegistry({ port: 0, etcd: { endpoints: etcd.endpoints, namespace: '/replicas' } });
   let cClosed = false;
   closers.push(() => (cClosed ? Promise.resolve() : c.close()));

@@ -106,7 +106,9 @@ before(async () => {
   await eventually(async () => (await call('GET', '/warmup')).status === 200, 10_000, 100);
 });
 
-test('retry: maxAttempts applies to a POST; a reload to maxAttempts 1 stops all retries', async () => {
+test('retry: maxAttempts applies to a POST; a reload to maxAttempts 1 stops all retries', {
+  timeout: 60_000,
+}, async () => {
   await putKv(
     'servicecomb.matchGroup.flaky',
     'matches:\n  - serviceName: msrv\n    apiPath: { prefix: "/flaky" }\n',
@@ -133,7 +135,9 @@ test('retry: maxAttempts applies to a POST; a reload to maxAttempts 1 stops all 
   assert.equal((await governanceOf(consumer)).retry.flaky!.calls, 1, 'counted since the policy changed');
 });
 
-test('circuitBreaker: opens on recordFailureStatus, answers 503 CIRCUIT_OPEN; forceClosed by reload', async () => {
+test('circuitBreaker: opens on recordFailureStatus, answers 503 CIRCUIT_OPEN; forceClosed by reload', {
+  timeout: 60_000,
+}, async () => {
   await putKv(
     'servicecomb.matchGroup.cb',
     'matches:\n  - serviceName: msrv\n    apiPath: { prefix: "/cb" }\n',
@@ -173,7 +177,9 @@ test('circuitBreaker: opens on recordFailureStatus, answers 503 CIRCUIT_OPEN; fo
   assert.equal((await governanceOf(consumer)).circuitBreaker.cb!.msrv!.state, 'closed', 'forced closed');
 });
 
-test('bulkhead: one slot, no wait → 503 BULKHEAD_FULL; a reload to a 5 s wait lets the second call queue', async () => {
+test('bulkhead: one slot, no wait → 503 BULKHEAD_FULL; a reload to a 5 s wait lets the second call queue', {
+  timeout: 60_000,
+}, async () => {
   await putKv(
     'servicecomb.matchGroup.bh',
     'matches:\n  - serviceName: msrv\n    apiPath: { prefix: "/bh" }\n',

@@ -85,7 +85,9 @@ before(async () => {
 
 let loginPolicyId: string;
 
-test('provider side: POST /login over 10 req/s gets 429 for the share a 5/s bucket predicts; GET /other is untouched', async (t) => {
+test('provider side: POST /login over 10 req/s gets 429 for the share a 5/s bucket predicts; GET /other is untouched', {
+  timeout: 60_000,
+}, async (t) => {
   await putKv(
     'servicecomb.matchGroup.userLogin',
     'matches:\n  - apiPath: { prefix: "/login" }\n    method: [POST]\n',
@@ -135,7 +137,9 @@ test('provider side: POST /login over 10 req/s gets 429 for the share a 5/s buck
   assert.equal(view.rateLimiting.userLogin!.limited, limited.length);
 });
 
-test('a config-center change of rate applies without a restart; an invalid one keeps the last good', async () => {
+test('a config-center change of rate applies without a restart; an invalid one keeps the last good', {
+  timeout: 60_000,
+}, async () => {
   // 2 per minute: after the change exactly 2 pass (the changed policy starts with a full bucket).
   await updateKv(loginPolicyId, 'rate: 2\nlimitRefreshPeriod: 60000\n');
   await eventually(async () => (await governanceOf(provider)).rateLimiting.userLogin?.rate === 2, 5000, 50);
@@ -156,7 +160,9 @@ test('a config-center change of rate applies without a restart; an invalid one k
   await updateKv(loginPolicyId, 'rate: 2\nlimitRefreshPeriod: 60000\n');
 });
 
-test('consumer side: a marker naming the called service is enforced by the calling sidecar', async () => {
+test('consumer side: a marker naming the called service is enforced by the calling sidecar', {
+  timeout: 60_000,
+}, async () => {
   await putKv(
     'servicecomb.matchGroup.pay',
     'matches:\n  - serviceName: gsrv\n    apiPath: { exact: "/pay" }\n',

@@ -36,7 +36,9 @@ async function admin(sidecar: Sidecar, path: string): Promise<{ status: number; 
 }
 
 describe('introspection (issue 6 item 4)', () => {
-  test('/v1/mesher/instances shows balancer stats, ejection with its reason, and the circuit state', async () => {
+  test('/v1/mesher/instances shows balancer stats, ejection with its reason, and the circuit state', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const good = await Promise.all(['g1', 'g2'].map((id) => startUpstream({ id })));
@@ -98,7 +100,9 @@ describe('introspection (issue 6 item 4)', () => {
     }
   });
 
-  test('/v1/mesher/errors lists recent proxy errors, newest first, with code, status and reason', async () => {
+  test('/v1/mesher/errors lists recent proxy errors, newest first, with code, status and reason', {
+    timeout: 60_000,
+  }, async () => {
     const registry = await startRegistry({ port: 0, dataDir: null });
     closers.push(() => registry.close());
     const up = await startUpstream({ id: 'v1' });

@@ -91,7 +91,9 @@ function proxyOf(s: Sidecar): ProxyAgent {
 }
 
 describe('local health checks and readiness', () => {
-  test('the instance is DOWN (uncallable, not ready) until the app is healthy, then UP; DOWN again when it fails', async () => {
+  test('the instance is DOWN (uncallable, not ready) until the app is healthy, then UP; DOWN again when it fails', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const a = await app();
     const provider = await sidecar({
@@ -124,7 +126,9 @@ describe('local health checks and readiness', () => {
     assert.equal(provider.registration.status().instanceStatus, 'DOWN');
   });
 
-  test('localHealthCheck hot-reloads: a valid change replaces the checks, an invalid one keeps them', async () => {
+  test('localHealthCheck hot-reloads: a valid change replaces the checks, an invalid one keeps them', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const a = await app();
     const provider = await sidecar({
@@ -150,7 +154,9 @@ describe('local health checks and readiness', () => {
     assert.equal((await ready(provider)).status, 200);
   });
 
-  test('without health checks, readiness is a TCP connect to the local app', async () => {
+  test('without health checks, readiness is a TCP connect to the local app', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const a = await app();
     const provider = await sidecar({
@@ -166,7 +172,9 @@ describe('local health checks and readiness', () => {
     assert.equal(r.body.checks.localApp?.ok, false);
   });
 
-  test('an invalid localHealthCheck fails start-up with exit 2, naming the key', async () => {
+  test('an invalid localHealthCheck fails start-up with exit 2, naming the key', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const dir = writeSidecarConf({ name: 'badhc', registryUrl: reg.url });
     writeFileSync(
@@ -181,7 +189,9 @@ describe('local health checks and readiness', () => {
 });
 
 describe('graceful close', () => {
-  test('deregisters first, keeps accepting during the drain, lets in-flight requests finish, then refuses', async () => {
+  test('deregisters first, keeps accepting during the drain, lets in-flight requests finish, then refuses', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const up = await startUpstream({ id: 'slow' });
     closers.push(() => up.close());
@@ -227,7 +237,9 @@ describe('mesher run', () => {
   const run = promisify(execFile);
   const node = process.execPath;
 
-  test('starts the app behind its proxy (http_proxy), then exits with the app code and stops the proxy', async () => {
+  test('starts the app behind its proxy (http_proxy), then exits with the app code and stops the proxy', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const up = await startUpstream({ id: 'batch-target' });
     closers.push(() => up.close());
@@ -249,7 +261,9 @@ describe('mesher run', () => {
     );
   });
 
-  test('SIGTERM: deregister and drain while the app runs, then the app gets the signal; exit with its code', async () => {
+  test('SIGTERM: deregister and drain while the app runs, then the app gets the signal; exit with its code', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const a = await app();
     a.healthStatus = 200;
@@ -286,7 +300,9 @@ describe('mesher run', () => {
     assert.ok(Date.now() - t0 >= 400, 'the app kept running for the drain period');
   });
 
-  test('an app killed by a signal → 128+n; a missing command → 127; no "--" → 2', async () => {
+  test('an app killed by a signal → 128+n; a missing command → 127; no "--" → 2', {
+    timeout: 60_000,
+  }, async () => {
     const reg = await registry();
     const dir = writeSidecarConf({ name: 'sig', registryUrl: reg.url });
     // Three processes at once: each start costs seconds on a busy machine.

@@ -147,7 +147,9 @@ after(async () => {
   await app.close();
 });
 
-test('/v1/mesher/metrics counts known traffic with the right labels on both sides', async () => {
+test('/v1/mesher/metrics counts known traffic with the right labels on both sides', {
+  timeout: 60_000,
+}, async () => {
   const { type, text } = await scrape(client.adminPort);
   assert.match(type ?? '', /^text\/plain; version=0\.0\.4/);
   const out = {
@@ -213,7 +215,9 @@ test('/v1/mesher/metrics counts known traffic with the right labels on both side
   );
 });
 
-test('governance counters and registry health show up in the same registry; registries do not collide', async () => {
+test('governance counters and registry health show up in the same registry; registries do not collide', {
+  timeout: 60_000,
+}, async () => {
   client.telemetry.counters.retry.inc('server');
   client.telemetry.counters.retry.inc('server');
   client.telemetry.counters.circuit.set('server', 'open');

@@ -76,7 +76,9 @@ async function ready(c: ResilientSidecar, service: string, n: number): Promise<v
 }
 
 describe('resilience through real sidecars', () => {
-  test('a 500 from one instance is retried on another; the caller sees 200 and the retry counter moves', async () => {
+  test('a 500 from one instance is retried on another; the caller sees 200 and the retry counter moves', {
+    timeout: 60_000,
+  }, async () => {
     const ups = await chaos(3, 'r', 'retried');
     ups[0]!.mode = 'error';
     const c = await consumer('rc1', 'cse:\n  loadbalance:\n    strategy: { name: RoundRobin }\n');
@@ -91,7 +93,9 @@ describe('resilience through real sidecars', () => {
     assert.ok((snap.retryBudgets.retried as { retries: number }).retries >= 1);
   });
 
-  test('per-try timeout: a slow answer becomes 504 UPSTREAM_TIMEOUT and the upstream request is aborted', async () => {
+  test('per-try timeout: a slow answer becomes 504 UPSTREAM_TIMEOUT and the upstream request is aborted', {
+    timeout: 60_000,
+  }, async () => {
     const u = await plain('sluggish');
     const c = await consumer(
       'tc1',
@@ -107,7 +111,7 @@ describe('resilience through real sidecars', () => {
     await eventually(() => u.aborted >= 1, 3000);
   });
 
-  test('overall request timeout bounds retries of a slow service', async () => {
+  test('overall request timeout bounds retries of a slow service', { timeout: 60_000 }, async () => {
     await plain('slowall');
     await plain('slowall');
     const c = await consumer('tc2', 'servicecomb:\n  timeout:\n    perTryMs: 150\n    requestMs: 400\n');
@@ -118,7 +122,9 @@ describe('resilience through real sidecars', () => {
     assert.ok(performance.now() - t0 < 1800);
   });
 
-  test('an open circuit answers 503 CIRCUIT_OPEN with Retry-After; returnnull answers 200 with an empty body', async () => {
+  test('an open circuit answers 503 CIRCUIT_OPEN with Retry-After; returnnull answers 200 with an empty body', {
+    timeout: 60_000,
+  }, async () => {
     const ups = await chaos(1, 'cb', 'breaking');
     ups[0]!.mode = 'error';
     const base =
@@ -140,7 +146,7 @@ describe('resilience through real sidecars', () => {
     assert.equal(f.body, '');
   });
 
-  test('consumer rate limit: 429 RATE_LIMITED with Retry-After', async () => {
+  test('consumer rate limit: 429 RATE_LIMITED with Retry-After', { timeout: 60_000 }, async () => {
     await plain('limited');
     const c = await consumer(
       'rl1',
@@ -158,7 +164,9 @@ describe('resilience through real sidecars', () => {
     assert.equal(retryAfter, '1');
   });
 
-  test('provider rate limit on the inbound side: per source service and global', async () => {
+  test('provider rate limit on the inbound side: per source service and global', {
+    timeout: 60_000,
+  }, async () => {
     const app = await startUpstream({ id: 'app' });
     closers.push(() => app.close());
     const provider = await startResilientSidecar(
@@ -191,7 +199,9 @@ describe('resilience through real sidecars', () => {
     assert.deepEqual(others, [200, 429]);
   });
 
-  test('fault injection aborts with the configured status, marked as proxy-made', async () => {
+  test('fault injection aborts with the configured status, marked as proxy-made', {
+    timeout: 60_000,
+  }, async () => {
     const u = await plain('faulty');
     const c = await consumer(
       'fi1',
@@ -205,7 +215,9 @@ describe('resilience through real sidecars', () => {
     assert.equal(u.requests, before);
   });
 
-  test('a POST body is replayed on another instance after a refused connection', async () => {
+  test('a POST body is replayed on another instance after a refused connection', {
+    timeout: 60_000,
+  }, async () => {
     const dead = await freePort();
     await registerProvider(registry.url, { name: 'replay', endpoint: `rest://127.0.0.1:${dead}` });
     const live = await plain('replay');
@@ -225,7 +237,9 @@ describe('resilience through real sidecars', () => {
     assert.ok(live.requests >= 4);
   });
 
-  test('retry budget: a provider failing every request gets at most requests × 1.2 + floor × window attempts', async () => {
+  test('retry budget: a provider failing every request gets at most requests × 1.2 + floor × window attempts', {
+    timeout: 60_000,
+  }, async () => {
     const ups = await chaos(3, 'bud', 'budget');
     for (const u of ups) u.mode = 'error';
     const c = await consumer(
@@ -253,7 +267,9 @@ describe('resilience through real sidecars', () => {
     assert.ok(b.exhausted > 0);
   });
 
-  test('hot reload: a changed policy applies without dropping the client connection; an invalid one keeps the last good', async () => {
+  test('hot reload: a changed policy applies without dropping the client connection; an invalid one keeps the last good', {
+    timeout: 60_000,
+  }, async () => {
     await plain('reloaded');
     const c = await consumer('hr1', '');
     await ready(c, 'reloaded', 1);

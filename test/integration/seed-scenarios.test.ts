@@ -65,7 +65,9 @@ describe('seed scenarios', () => {
     await registry.close();
   });
 
-  test('(1) consumer sidecar -> provider registered through the v4 API by an SDK', async () => {
+  test('(1) consumer sidecar -> provider registered through the v4 API by an SDK', {
+    timeout: 60_000,
+  }, async () => {
     const sdkApp = await startUpstream({ id: 'sdk-provider' });
     try {
       await registerProvider(registry.url, {
@@ -84,7 +86,9 @@ describe('seed scenarios', () => {
     }
   });
 
-  test('(2) consumer -> its sidecar -> provider sidecar on 127.0.0.2 -> provider app', async () => {
+  test('(2) consumer -> its sidecar -> provider sidecar on 127.0.0.2 -> provider app', {
+    timeout: 60_000,
+  }, async () => {
     const endpoints = provider.config().listeners.advertise;
     assert.equal(endpoints?.host, '127.0.0.2');
     const res = await request('http://server2/echo/path?q=1', {
@@ -115,7 +119,9 @@ describe('seed scenarios', () => {
     assert.deepEqual(viaCurl, { status: 200, body: 'app' });
   });
 
-  test('(2) through a CONNECT tunnel (undici ProxyAgent default): the balancer picks the instance', async () => {
+  test('(2) through a CONNECT tunnel (undici ProxyAgent default): the balancer picks the instance', {
+    timeout: 60_000,
+  }, async () => {
     const res = await request('http://server2/tunnelled', {
       dispatcher: tunnel,
       headers: { 'x-test-echo': '1' },
@@ -125,7 +131,9 @@ describe('seed scenarios', () => {
     assert.deepEqual([echo.id, echo.url], ['app', '/tunnelled']);
   });
 
-  test('(3) a consumer without a sidecar finds the provider sidecar in the registry and calls it', async () => {
+  test('(3) a consumer without a sidecar finds the provider sidecar in the registry and calls it', {
+    timeout: 60_000,
+  }, async () => {
     const found = await request(
       `${registry.url}/v4/default/registry/instances?appId=default&serviceName=server2`,
     );
@@ -142,7 +150,9 @@ describe('seed scenarios', () => {
     assert.equal(echo.url, '/direct');
   });
 
-  test('the wired sidecar serves Prometheus text on /metrics (scrapeable, not JSON)', async () => {
+  test('the wired sidecar serves Prometheus text on /metrics (scrapeable, not JSON)', {
+    timeout: 60_000,
+  }, async () => {
     await (await request('http://server2/m', { dispatcher: proxy })).body.text();
     const admin = consumer.addresses.admin!;
     for (const path of ['/metrics', '/v1/mesher/metrics']) {
@@ -159,7 +169,9 @@ describe('seed scenarios', () => {
     }
   });
 
-  test('an unknown service is a 404 SERVICE_NOT_FOUND from the proxy, told apart from upstream answers', async () => {
+  test('an unknown service is a 404 SERVICE_NOT_FOUND from the proxy, told apart from upstream answers', {
+    timeout: 60_000,
+  }, async () => {
     const res = await curlViaProxy(consumer.addresses.outbound.port, 'http://nosuchservice/x', []);
     assert.equal(res.status, 404);
     assert.deepEqual(JSON.parse(res.body), {

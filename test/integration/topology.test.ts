@@ -174,7 +174,9 @@ test('the sidecar and the registry agree on the latency buckets (report schema 1
   assert.deepEqual([...SIDECAR_BOUNDS], [...REGISTRY_BOUNDS]);
 });
 
-test('the registry shows exactly client → server1 → server2 with counts, rates and the error ratio', async () => {
+test('the registry shows exactly client → server1 → server2 with counts, rates and the error ratio', {
+  timeout: 60_000,
+}, async () => {
   const server2Before = server2Calls;
   const results = [];
   for (let i = 0; i < CALLS; i++) results.push(await callClient());
@@ -268,7 +270,9 @@ test('the registry shows exactly client → server1 → server2 with counts, rat
   assert.match(topText.stdout, /server2\s+default\s+1\s+\S+\s+[678]\d\.\d%/);
 });
 
-test('bad input: precise 400s naming the field, 413 over the size cap, CLI usage errors', async () => {
+test('bad input: precise 400s naming the field, 413 over the size cap, CLI usage errors', {
+  timeout: 60_000,
+}, async () => {
   const put = (body: string, id = 'r1') =>
     fetch(`${registry.url}/v4/default/registry/topology/reports/${id}`, {
       method: 'PUT',

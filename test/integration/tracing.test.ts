@@ -186,7 +186,9 @@ function server2Saw(body: string, name: string): string | undefined {
   return i < 0 ? undefined : raw[i + 1];
 }
 
-test('W3C traceparent in, OTLP out: one trace, parent/child across all hops, attributes set', async () => {
+test('W3C traceparent in, OTLP out: one trace, parent/child across all hops, attributes set', {
+  timeout: 60_000,
+}, async () => {
   const port = await mesh({
     'servicecomb.tracing.endpoint': collector.url,
     'servicecomb.tracing.batchInterval': '20ms',
@@ -216,7 +218,9 @@ test('W3C traceparent in, OTLP out: one trace, parent/child across all hops, att
   assert.equal(server2Saw(res.body, 'x-b3-parentspanid'), c!.spanId);
 });
 
-test('B3 multi headers in, Zipkin out: the same tree, 64-bit trace id widened', async () => {
+test('B3 multi headers in, Zipkin out: the same tree, 64-bit trace id widened', {
+  timeout: 60_000,
+}, async () => {
   const port = await mesh({
     'servicecomb.tracing.endpoint': collector.url,
     'servicecomb.tracing.format': 'zipkin',
@@ -240,7 +244,9 @@ test('B3 multi headers in, Zipkin out: the same tree, 64-bit trace id widened', 
   assert.equal(server2Saw(res.body, 'traceparent'), undefined, 'only the configured format is written');
 });
 
-test('B3 single header in: answered in b3 as well; no trace header at all: the first sidecar starts the trace', async () => {
+test('B3 single header in: answered in b3 as well; no trace header at all: the first sidecar starts the trace', {
+  timeout: 60_000,
+}, async () => {
   const port = await mesh({
     'servicecomb.tracing.endpoint': collector.url,
     'servicecomb.tracing.batchInterval': '20ms',
@@ -265,7 +271,7 @@ test('B3 single header in: answered in b3 as well; no trace header at all: the f
   assertChain(fresh, undefined);
 });
 
-test('an unreachable collector costs a counter, never a request', async () => {
+test('an unreachable collector costs a counter, never a request', { timeout: 60_000 }, async () => {
   const dead = await startCollector();
   const url = dead.url;
   await dead.close();

@@ -44,7 +44,7 @@ async function call(
 
 const MS = '/v4/default/registry/microservices';
 
-test('kill -9 after acknowledged writes loses nothing', async () => {
+test('kill -9 after acknowledged writes loses nothing', { timeout: 60_000 }, async () => {
   const dir = join(root, 'a');
   const { proc, url } = await start(dir);
   const prov = (
@@ -86,7 +86,9 @@ test('kill -9 after acknowledged writes loses nothing', async () => {
   assert.equal(stopped.code, 0);
 });
 
-test('kill -9 in the middle of a burst: every acknowledged registration survives', async () => {
+test('kill -9 in the middle of a burst: every acknowledged registration survives', {
+  timeout: 60_000,
+}, async () => {
   const dir = join(root, 'b');
   const { proc, url } = await start(dir);
   const sid = (await call(url, 'POST', MS, { service: { appId: 'burst', serviceName: 's' } })).json.serviceId;
@@ -118,7 +120,7 @@ test('kill -9 in the middle of a burst: every acknowledged registration survives
   assert.ok(killed, 'the kill was sent mid-burst');
 });
 
-test('CLI: bad flags name the flag and exit 2', async () => {
+test('CLI: bad flags name the flag and exit 2', { timeout: 60_000 }, async () => {
   for (const [args, flag] of [
     [['--listen', 'nope'], '--listen'],
     [['--listen', '127.0.0.1:99999'], '--listen'],
@@ -134,7 +136,7 @@ test('CLI: bad flags name the flag and exit 2', async () => {
   }
 });
 
-test('CLI: --in-memory runs without a data dir; SIGINT exits 0', async () => {
+test('CLI: --in-memory runs without a data dir; SIGINT exits 0', { timeout: 60_000 }, async () => {
   const p = startMesher(['registry', '--listen', '127.0.0.1:0', '--in-memory']);
   procs.push(p);
   const m = await p.waitFor(LISTEN);

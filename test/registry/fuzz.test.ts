@@ -195,7 +195,7 @@ const request = fc.record({
   ),
 });
 
-test('random requests always get a well-formed answer below 500', async () => {
+test('random requests always get a well-formed answer below 500', { timeout: 60_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(request, async (r) => {
       const { method, template } = r.route;

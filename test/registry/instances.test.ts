@@ -18,7 +18,9 @@ after(() => c.server.close());
 
 const FIND = '/v4/default/registry/instances';
 
-test('register: id generated, version copied, health check normalised; known id renews, data unchanged', async () => {
+test('register: id generated, version copied, health check normalised; known id renews, data unchanged', {
+  timeout: 60_000,
+}, async () => {
   const sid = await createService(c, { appId: 'i', serviceName: 'reg', version: '2.0.0' });
   const iid = await registerInstance(c, sid, { hostName: 'h1', endpoints: ['rest://127.0.0.1:1'] });
   assert.match(iid, /^[0-9a-f]{32}$/);
@@ -49,7 +51,7 @@ test('register: id generated, version copied, health check normalised; known id 
   assert.equal(c.server.store.leaseTtl(pl)!.ttlMs, 120_000);
 });
 
-test('register: validation and errors', async () => {
+test('register: validation and errors', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { appId: 'i', serviceName: 'regerr' });
   const path = `${MS}/${sid}/instances`;
   assertError(await c('POST', path, { body: { instanse: {} } }), '400001', 'instance');
@@ -100,7 +102,7 @@ test('register: validation and errors', async () => {
   assert.equal(big.json.errorCode, '413001');
 });
 
-test('status, properties, heartbeat, deregister', async () => {
+test('status, properties, heartbeat, deregister', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { appId: 'i', serviceName: 'life' });
   const iid = await registerInstance(c, sid, { hostName: 'h' });
   const base = `${MS}/${sid}/instances/${iid}`;
@@ -122,7 +124,9 @@ test('status, properties, heartbeat, deregister', async () => {
   assertError(await c('PUT', `${base}/status?value=UP`), '400017');
 });
 
-test('batch heartbeats: per-item result, duplicates dropped, empty list rejected', async () => {
+test('batch heartbeats: per-item result, duplicates dropped, empty list rejected', {
+  timeout: 60_000,
+}, async () => {
   const sid = await createService(c, { appId: 'i', serviceName: 'hbs' });
   const iid = await registerInstance(c, sid, { hostName: 'h' });
   const r = await c('PUT', '/v4/default/registry/heartbeats', {
@@ -141,7 +145,7 @@ test('batch heartbeats: per-item result, duplicates dropped, empty list rejected
   assertError(await c('PUT', '/v4/default/registry/heartbeats', { body: { instances: [] } }), '400001');
 });
 
-test('bulk status by properties (validated)', async () => {
+test('bulk status by properties (validated)', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { appId: 'i', serviceName: 'bulk' });
   const a = await registerInstance(c, sid, { hostName: 'a', properties: { zone: 'z1' } });
   const b = await registerInstance(c, sid, { hostName: 'b', properties: { zone: 'z2' } });
@@ -160,7 +164,9 @@ test('bulk status by properties (validated)', async () => {
   );
 });
 
-test('find: instances of all versions, rev + 304 via query or header, {} when none, 400012 unknown', async () => {
+test('find: instances of all versions, rev + 304 via query or header, {} when none, 400012 unknown', {
+  timeout: 60_000,
+}, async () => {
   const v1 = await createService(c, { appId: 'f', serviceName: 'prov', version: '1.0.0' });
   const v2 = await createService(c, { appId: 'f', serviceName: 'prov', version: '2.0.0' });
   await registerInstance(c, v1, { hostName: 'a' });
@@ -194,7 +200,9 @@ test('find: instances of all versions, rev + 304 via query or header, {} when no
   );
 });
 
-test('find: tags filter on keys, alias lookup, env rules, cross-app rules, global SERVICECENTER', async () => {
+test('find: tags filter on keys, alias lookup, env rules, cross-app rules, global SERVICECENTER', {
+  timeout: 60_000,
+}, async () => {
   const p = await createService(c, {
     appId: 'g',
     serviceName: 'p',
@@ -247,7 +255,9 @@ test('find: tags filter on keys, alias lookup, env rules, cross-app rules, globa
   assert.ok(sc.json.instances[0].endpoints[0].startsWith('rest://127.0.0.1:'));
 });
 
-test('find records the dependency synchronously; providers/consumers list it', async () => {
+test('find records the dependency synchronously; providers/consumers list it', {
+  timeout: 60_000,
+}, async () => {
   const p = await createService(c, { appId: 'd', serviceName: 'prov' });
   const cons = await createService(c, { appId: 'd', serviceName: 'cons' });
   assert.equal((await c('GET', `${MS}/${cons}/providers`)).text, '{}');
@@ -264,7 +274,9 @@ test('find records the dependency synchronously; providers/consumers list it', a
   assertError(await c('GET', `${MS}/nope/consumers`), '400012');
 });
 
-test('dependencies POST adds, PUT overrides (Deprecation header), unknown consumer 400012', async () => {
+test('dependencies POST adds, PUT overrides (Deprecation header), unknown consumer 400012', {
+  timeout: 60_000,
+}, async () => {
   const p1 = await createService(c, { appId: 'dp', serviceName: 'p1' });
   const p2 = await createService(c, { appId: 'dp', serviceName: 'p2' });
   const cons = await createService(c, { appId: 'dp', serviceName: 'c', version: '1.0.0' });
@@ -317,7 +329,7 @@ test('dependencies POST adds, PUT overrides (Deprecation header), unknown consum
   );
 });
 
-test('batch find: updated / notModified / failed groups, instance items', async () => {
+test('batch find: updated / notModified / failed groups, instance items', { timeout: 60_000 }, async () => {
   const p = await createService(c, { appId: 'b', serviceName: 'p' });
   const iid = await registerInstance(c, p, { hostName: 'h' });
   const url = '/v4/default/registry/instances/action?type=query';
@@ -356,7 +368,9 @@ test('batch find: updated / notModified / failed groups, instance items', async 
   );
 });
 
-test('list and get-one with X-ConsumerId; list does not record a dependency', async () => {
+test('list and get-one with X-ConsumerId; list does not record a dependency', {
+  timeout: 60_000,
+}, async () => {
   const p = await createService(c, { appId: 'l', serviceName: 'p' });
   const cons = await createService(c, { appId: 'l', serviceName: 'c' });
   const iid = await registerInstance(c, p, { hostName: 'h' });
@@ -375,7 +389,7 @@ test('list and get-one with X-ConsumerId; list does not record a dependency', as
   assertError(await c('GET', `${MS}/${p}/instances`, { headers: { 'X-ConsumerId': 'ghost' } }), '400012');
 });
 
-test('health lists the registry itself; govern views', async () => {
+test('health lists the registry itself; govern views', { timeout: 60_000 }, async () => {
   const h = await c('GET', '/v4/default/registry/health');
   assert.equal(h.json.instances.length, 1);
   assert.equal((await c('GET', '/health')).json.instances.length, 1);

@@ -39,7 +39,9 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
   return { status: r.status, json: (await r.json()) as Record<string, string> };
 }
 
-test('etcd backend: keepalives counted, store health drops while etcd is down and recovers', async () => {
+test('etcd backend: keepalives counted, store health drops while etcd is down and recovers', {
+  timeout: 60_000,
+}, async () => {
   reg = await startRegistry({
     port: 0,
     etcd: { endpoints: cluster.endpoints, namespace: `/metrics-${process.pid}`, rpcTimeoutMs: 1500 },

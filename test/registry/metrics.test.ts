@@ -61,7 +61,9 @@ const settle = async () => {
 const INST = '/v4/:project/registry/microservices/:serviceId/instances';
 const BEAT = `${INST}/:instanceId/heartbeat`;
 
-test('counters move with register, heartbeat, find and deregister; labels are route patterns', async () => {
+test('counters move with register, heartbeat, find and deregister; labels are route patterns', {
+  timeout: 60_000,
+}, async () => {
   const c = await startTestRegistry();
   try {
     const before = await scrape(c);
@@ -127,7 +129,9 @@ test('counters move with register, heartbeat, find and deregister; labels are ro
   }
 });
 
-test('self-preservation: the active gauge flips on mass expiry and back when the holds end', async () => {
+test('self-preservation: the active gauge flips on mass expiry and back when the holds end', {
+  timeout: 60_000,
+}, async () => {
   const c = await startTestRegistry({
     registerSelf: false,
     sweepIntervalMs: 500,
@@ -166,7 +170,9 @@ test('self-preservation: the active gauge flips on mass expiry and back when the
   }
 });
 
-test('store health flips to 0 and the error is counted by code when a durable write fails', async () => {
+test('store health flips to 0 and the error is counted by code when a durable write fails', {
+  timeout: 60_000,
+}, async () => {
   const clock = new ManualClock();
   let failing = false;
   const store = await EmbeddedStore.open({
@@ -191,7 +197,9 @@ test('store health flips to 0 and the error is counted by code when a durable wr
   }
 });
 
-test('watchers, WebSocket connections, long-polls and topology reporters are visible', async () => {
+test('watchers, WebSocket connections, long-polls and topology reporters are visible', {
+  timeout: 60_000,
+}, async () => {
   const c = await startTestRegistry();
   let ws: WebSocket | undefined;
   try {
@@ -231,7 +239,9 @@ test('watchers, WebSocket connections, long-polls and topology reporters are vis
   }
 });
 
-test('tenants past maxTenants are summed as _other; metrics: false serves no /metrics', async () => {
+test('tenants past maxTenants are summed as _other; metrics: false serves no /metrics', {
+  timeout: 60_000,
+}, async () => {
   const c = await startTestRegistry({ registerSelf: false, metrics: { maxTenants: 1 } });
   try {
     await createService(c, { serviceName: 'a' }, { 'x-domain-name': 'alpha' });
@@ -253,7 +263,7 @@ test('tenants past maxTenants are summed as _other; metrics: false serves no /me
   }
 });
 
-test('bad metrics options are refused before anything starts', async () => {
+test('bad metrics options are refused before anything starts', { timeout: 60_000 }, async () => {
   const { startRegistry } = await import('../../src/registry/main.ts');
   await assert.rejects(startRegistry({ port: 0, metrics: { prefix: 'bad-prefix' } }), /metrics\.prefix/);
   await assert.rejects(startRegistry({ port: 0, metrics: { maxTenants: -1 } }), /metrics\.maxTenants/);

@@ -16,7 +16,9 @@ before(async () => {
 });
 after(() => c.server.close());
 
-test('create: deterministic 40-char id, idempotent for the same key, 400010 for a conflicting id', async () => {
+test('create: deterministic 40-char id, idempotent for the same key, 400010 for a conflicting id', {
+  timeout: 60_000,
+}, async () => {
   const sid = await createService(c, { appId: 'app', serviceName: 'svc', version: '1.0.0' });
   assert.equal(sid, 'cbbf0621a10897f321effe10b69277aee81fd276');
   assert.equal(await createService(c, { appId: 'app', serviceName: 'svc', version: '1.0.0' }), sid);
@@ -37,7 +39,9 @@ test('create: deterministic 40-char id, idempotent for the same key, 400010 for 
   assert.equal(got.headers.get('content-type'), 'application/json; charset=UTF-8');
 });
 
-test('create: defaults, explicit id, alias idempotency, tags and instances in the same body', async () => {
+test('create: defaults, explicit id, alias idempotency, tags and instances in the same body', {
+  timeout: 60_000,
+}, async () => {
   const r = await c('POST', MS, {
     body: {
       service: { serviceId: 'my-id', serviceName: 'aliased', alias: 'app:aliased' },
@@ -56,7 +60,7 @@ test('create: defaults, explicit id, alias idempotency, tags and instances in th
   assert.equal(await createService(c, { serviceName: 'renamed', alias: 'app:aliased' }), 'my-id');
 });
 
-test('create: validation names the field', async () => {
+test('create: validation names the field', { timeout: 60_000 }, async () => {
   const cases: Array<[unknown, string]> = [
     [{ service: { appId: 'a' } }, 'serviceName'],
     [{ service: { serviceName: '-bad' } }, 'serviceName'],
@@ -80,7 +84,7 @@ test('create: validation names the field', async () => {
   );
 });
 
-test('list: {} for an unknown tenant, SERVICECENTER only withShared', async () => {
+test('list: {} for an unknown tenant, SERVICECENTER only withShared', { timeout: 60_000 }, async () => {
   const r = await c('GET', MS, { headers: { 'X-Domain-Name': 'nobody' } });
   assert.equal(r.status, 200);
   assert.equal(r.text, '{}');
@@ -93,7 +97,7 @@ test('list: {} for an unknown tenant, SERVICECENTER only withShared', async () =
   assertError(await c('GET', `${MS}?withShared=maybe`), '400001', 'withShared');
 });
 
-test('tenancy: X-Domain-Name and project partition data', async () => {
+test('tenancy: X-Domain-Name and project partition data', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { serviceName: 'tenanted' }, { 'X-Domain-Name': 'd1' });
   assert.equal((await c('GET', `${MS}/${sid}`, { headers: { 'X-Domain-Name': 'd1' } })).status, 200);
   assertError(await c('GET', `${MS}/${sid}`), '400012');
@@ -104,7 +108,9 @@ test('tenancy: X-Domain-Name and project partition data', async () => {
   assertError(await c('GET', MS, { headers: { 'X-Domain-Name': 'bad/domain' } }), '400001', 'X-Domain-Name');
 });
 
-test('delete: force rules, instances, consumers, bad force, unknown, the registry itself', async () => {
+test('delete: force rules, instances, consumers, bad force, unknown, the registry itself', {
+  timeout: 60_000,
+}, async () => {
   const prov = await createService(c, { appId: 'del', serviceName: 'prov' });
   const cons = await createService(c, { appId: 'del', serviceName: 'cons' });
   await registerInstance(c, prov, { hostName: 'h' });
@@ -133,7 +139,7 @@ test('delete: force rules, instances, consumers, bad force, unknown, the registr
   assert.equal(await createService(c, { appId: 'del', serviceName: 'prov' }), prov);
 });
 
-test('batch delete reports each id', async () => {
+test('batch delete reports each id', { timeout: 60_000 }, async () => {
   const a = await createService(c, { serviceName: 'batch-a' });
   const r = await c('DELETE', MS, { body: { serviceIds: [a, 'missing'], force: true } });
   assert.equal(r.status, 200);
@@ -143,7 +149,7 @@ test('batch delete reports each id', async () => {
   assertError(await c('DELETE', MS, { body: { serviceIds: [] } }), '400001', 'serviceIds');
 });
 
-test('properties replace the whole map and bump modTimestamp; 3 KB limit', async () => {
+test('properties replace the whole map and bump modTimestamp; 3 KB limit', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { serviceName: 'props', properties: { a: '1', b: '2' } });
   c.clock.advance(5_000);
   const r = await c('PUT', `${MS}/${sid}/properties`, { body: { properties: { c: '3' } } });
@@ -159,7 +165,7 @@ test('properties replace the whole map and bump modTimestamp; 3 KB limit', async
   assertError(await c('PUT', `${MS}/nope/properties`, { body: { properties: {} } }), '400012');
 });
 
-test('existence: microservice (400012 / 400026), schema, and unknown type', async () => {
+test('existence: microservice (400012 / 400026), schema, and unknown type', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { appId: 'ex', serviceName: 'e1', version: '1.0.0', alias: 'ex:alias' });
   const base = '/v4/default/registry/existence';
   const r = await c('GET', `${base}?type=microservice&appId=ex&serviceName=e1&version=1.0.0`);
@@ -185,7 +191,7 @@ test('existence: microservice (400012 / 400026), schema, and unknown type', asyn
   assert.equal(s.headers.get('x-schema-summary'), 'abc');
 });
 
-test('tags: replace, get, update one, delete all-or-nothing', async () => {
+test('tags: replace, get, update one, delete all-or-nothing', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { serviceName: 'tagged' });
   assert.equal((await c('GET', `${MS}/${sid}/tags`)).text, '{}');
   assert.equal((await c('POST', `${MS}/${sid}/tags`, { body: { tags: { a: 'x', b: 'y' } } })).status, 200);
@@ -202,7 +208,7 @@ test('tags: replace, get, update one, delete all-or-nothing', async () => {
   assertError(await c('GET', `${MS}/nope/tags`), '400012');
 });
 
-test('schemas: single put/get/list/delete, batch replace, withSchema', async () => {
+test('schemas: single put/get/list/delete, batch replace, withSchema', { timeout: 60_000 }, async () => {
   const sid = await createService(c, { serviceName: 'schemed' });
   assert.equal(
     (await c('PUT', `${MS}/${sid}/schemas/hello`, { body: { schema: 'A', summary: 's1' } })).status,
@@ -239,7 +245,9 @@ test('schemas: single put/get/list/delete, batch replace, withSchema', async () 
   assertError(await c('PUT', `${MS}/nope/schemas/s`, { body: { schema: 'x' } }), '400012');
 });
 
-test('router: 404 plain text, 405 with Allow, 413 envelope, v3 prefix, version', async () => {
+test('router: 404 plain text, 405 with Allow, 413 envelope, v3 prefix, version', {
+  timeout: 60_000,
+}, async () => {
   const nf = await c('GET', '/v4/default/registry/nothing-here');
   assert.equal(nf.status, 404);
   assert.equal(nf.text, '404 page not found');
@@ -258,7 +266,7 @@ test('router: 404 plain text, 405 with Allow, 413 envelope, v3 prefix, version',
   assert.equal((await c('GET', '/version')).status, 200);
 });
 
-test('the config center is mounted on the same server and store', async () => {
+test('the config center is mounted on the same server and store', { timeout: 60_000 }, async () => {
   const r = await c('POST', '/v1/default/kie/kv', { body: { key: 'timeout', value: '3s' } });
   assert.equal(r.status, 200, r.text);
   const list = await c('GET', '/v1/default/kie/kv?key=timeout');
@@ -266,7 +274,9 @@ test('the config center is mounted on the same server and store', async () => {
   assert.ok(list.text.includes('3s'));
 });
 
-test('schema content is stored once per tenant and removed when nothing refers to it', async () => {
+test('schema content is stored once per tenant and removed when nothing refers to it', {
+  timeout: 60_000,
+}, async () => {
   const content = () =>
     c.server.store.range('/cse-sr/ms/schema-content/default/default/').map((kv) => kv.value);
   const a = await createService(c, { serviceName: 'gc-a' });

@@ -15,7 +15,9 @@ import { assertError, createService, MS, startTestRegistry } from './support.ts'
 const dir = mkdtempSync(join(tmpdir(), 'mesher-fault-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('disk error: 500011 for the write, read-only afterwards, health 400002, recovery on restart', async () => {
+test('disk error: 500011 for the write, read-only afterwards, health 400002, recovery on restart', {
+  timeout: 60_000,
+}, async () => {
   const clock = new ManualClock();
   let failing = false;
   const store = await EmbeddedStore.open({

@@ -56,7 +56,9 @@ async function watch(consumerId: string, headers: Record<string, string> = {}) {
   return { ws, next: async () => JSON.parse(await next()) as Event, nextText: next, queue };
 }
 
-test('watcher pushes CREATE, UPDATE and DELETE for the providers the consumer depends on', async () => {
+test('watcher pushes CREATE, UPDATE and DELETE for the providers the consumer depends on', {
+  timeout: 60_000,
+}, async () => {
   const prov = await createService(c, { appId: 'w', serviceName: 'prov', version: '1.0.0' });
   const unrelated = await createService(c, { appId: 'w', serviceName: 'unrelated' });
   const cons = await createService(c, { appId: 'w', serviceName: 'cons' });
@@ -87,7 +89,9 @@ test('watcher pushes CREATE, UPDATE and DELETE for the providers the consumer de
   assert.equal(w.queue.length, 0, 'nothing about the unrelated service');
 });
 
-test('lease expiry on the clock removes the instance and pushes DELETE; heartbeats postpone it', async () => {
+test('lease expiry on the clock removes the instance and pushes DELETE; heartbeats postpone it', {
+  timeout: 60_000,
+}, async () => {
   const prov = await createService(c, { appId: 'lease', serviceName: 'prov' });
   const cons = await createService(c, { appId: 'lease', serviceName: 'cons' });
   await c('GET', '/v4/default/registry/instances?appId=lease&serviceName=prov', {
@@ -114,7 +118,9 @@ test('lease expiry on the clock removes the instance and pushes DELETE; heartbea
   assert.equal((await c('GET', '/v4/default/registry/health')).json.instances.length, 1);
 });
 
-test('watcher: unknown consumer gets one text frame and a close; plain GET is 400 text', async () => {
+test('watcher: unknown consumer gets one text frame and a close; plain GET is 400 text', {
+  timeout: 60_000,
+}, async () => {
   const w = await watch('no-such-service');
   assert.equal(await w.nextText(), 'service does not exist');
   await new Promise((r) => w.ws.once('close', r));
@@ -123,7 +129,9 @@ test('watcher: unknown consumer gets one text frame and a close; plain GET is 40
   assert.equal(plain.text, 'Bad Request');
 });
 
-test('watcher: a client frame over 64 bytes closes the socket; tenants are isolated', async () => {
+test('watcher: a client frame over 64 bytes closes the socket; tenants are isolated', {
+  timeout: 60_000,
+}, async () => {
   const cons = await createService(c, { appId: 't', serviceName: 'cons' }, { 'X-Domain-Name': 'other' });
   const w = await watch(cons, { 'X-Domain-Name': 'other' });
   const closed = new Promise<number>((r) => w.ws.once('close', (code) => r(code)));
@@ -131,7 +139,9 @@ test('watcher: a client frame over 64 bytes closes the socket; tenants are isola
   assert.equal(await closed, 1009);
 });
 
-test('WebSocket heartbeat: unknown instance is closed with 4001; pongs renew the lease', async () => {
+test('WebSocket heartbeat: unknown instance is closed with 4001; pongs renew the lease', {
+  timeout: 60_000,
+}, async () => {
   const url = `${c.server.url.replace('http', 'ws')}${MS}`;
   const bad = new WebSocket(`${url}/x/instances/y/heartbeat`);
   sockets.push(bad);
