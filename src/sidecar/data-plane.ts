@@ -219,7 +219,9 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const initial = routes(config, balancers);
   const outboundSlot = new Slot(initial.outbound);
   const inboundSlot = new Slot(initial.inbound);
-  const limits = deps.limits ?? {};
+  // The engine: deps (tests, benchmarks) win over mesher.proxy.engine; 'node' when neither says.
+  const engine = deps.limits?.engine ?? config.proxy?.engine ?? 'node';
+  const limits: EdgeLimits = { ...deps.limits, engine };
   // Edge mode: no loopback forward proxy (see the module header).
   const outbound: EdgeServer | undefined = edge ? undefined : createEdgeServer(limits, outboundSlot);
   const inbound: EdgeServer | undefined = config.listeners.inbound

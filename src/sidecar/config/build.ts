@@ -11,12 +11,14 @@ import { resolveListeners } from './listen.ts';
 import { DEFAULTS, type SidecarFileValues, STRATEGY_NAMES, type StrategyName } from './schema.ts';
 import { resolveLocalApp } from './service-ports.ts';
 import type { Entry } from './sources.ts';
-import type {
-  ConfigIssue,
-  LoadBalanceConfig,
-  RegistryClientConfig,
-  ServiceIdentity,
-  SidecarConfig,
+import {
+  type ConfigIssue,
+  DEFAULT_PROXY_ENGINE,
+  type LoadBalanceConfig,
+  type ProxyEngine,
+  type RegistryClientConfig,
+  type ServiceIdentity,
+  type SidecarConfig,
 } from './types.ts';
 import { locate } from './validate.ts';
 
@@ -258,6 +260,15 @@ export function buildConfig(input: BuildInput, issues: ConfigIssue[], warnings: 
     );
   }
 
+  // --- the proxy engine (mesher.yaml; `mesher` is a passthrough namespace, so checked here) ---
+  const rawEngine = input.flat['mesher.proxy.engine'];
+  let engine: ProxyEngine = DEFAULT_PROXY_ENGINE;
+  if (rawEngine !== undefined) {
+    const e = String(rawEngine).toLowerCase();
+    if (e === 'fast' || e === 'node') engine = e;
+    else fail('mesher.proxy.engine', `"${String(rawEngine)}" is not an engine; use fast or node`);
+  }
+
   return {
     confDir: input.confDir,
     mode: input.mode,
@@ -272,6 +283,7 @@ export function buildConfig(input: BuildInput, issues: ConfigIssue[], warnings: 
     servicePorts: local.servicePorts,
     localApp: local.localApp,
     loadBalance,
+    proxy: { engine },
     flat: input.flat,
   };
 }

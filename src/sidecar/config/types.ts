@@ -74,6 +74,12 @@ export interface LoadBalanceConfig {
   readonly perService: Readonly<Record<string, { readonly strategy: string }>>;
 }
 
+/** The proxy listeners' HTTP/1.1 engine (`mesher.proxy.engine`). */
+export type ProxyEngine = 'fast' | 'node';
+
+/** `mesher.proxy.engine` when the config does not say. */
+export const DEFAULT_PROXY_ENGINE: ProxyEngine = 'node';
+
 export interface SidecarConfig {
   /** The directory the files were read from (absolute). */
   readonly confDir: string;
@@ -86,6 +92,12 @@ export interface SidecarConfig {
   /** The local application's address for inbound traffic (127.0.0.1:<rest port>), or null. */
   readonly localApp: HostPort | null;
   readonly loadBalance: LoadBalanceConfig;
+  /**
+   * `mesher.proxy.*` (mesher.yaml): `engine` picks the HTTP/1.1 code of the proxy listeners — the
+   * raw fast path ('fast') or Node's http module ('node'). Optional so hand-built configs (tests)
+   * may leave it out; the data plane then uses 'node'.
+   */
+  readonly proxy?: { readonly engine: ProxyEngine };
   /**
    * Every key from every source, flattened to dotted form with env/file priority applied and
    * `${ENV||default}` substituted. Later governance features read their keys from here through

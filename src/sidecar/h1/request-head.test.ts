@@ -83,6 +83,7 @@ test('smuggling shapes and unusual requests are never fast-path', () => {
     'GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n',
     'GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
     'CONNECT a:443 HTTP/1.1\r\n\r\n',
+    'BREW / HTTP/1.1\r\n\r\n',
     'OPTIONS * HTTP/1.1\r\n\r\n',
     'GET / HTTP/2.0\r\n\r\n',
     'GET / HTTP/1.2\r\n\r\n',

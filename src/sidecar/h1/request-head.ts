@@ -61,6 +61,9 @@ for (let c = 33; c <= 126; c++) TARGET[c] = 1;
 const latin1 = (buf: Buffer, from: number, to: number): string =>
   (buf as Buffer & { latin1Slice(a: number, b: number): string }).latin1Slice(from, to);
 
+/** Methods the fast path serves (CONNECT never: it is a tunnel). */
+const FAST_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']);
+
 const notFast = (why: string): NotFast => ({ notFast: why });
 
 export function isNotFast(r: RequestHead | NotFast): r is NotFast {
@@ -89,7 +92,8 @@ export function parseRequestHead(
   while (i < end && buf[i]! >= 65 && buf[i]! <= 90) i++;
   if (i === start || buf[i] !== SP) return notFast('method');
   const method = latin1(buf, start, i);
-  if (method === 'CONNECT') return notFast('CONNECT');
+  // Only the common methods: llhttp rejects unknown ones (400), and Node should say so.
+  if (!FAST_METHODS.has(method)) return notFast('method');
   const t0 = ++i;
   while (i < end && TARGET[buf[i]!] === 1) i++;
   if (i === t0 || buf[i] !== SP) return notFast('target');

@@ -10,6 +10,10 @@ import {
 import { bodyOf, rawExchange, startUpstream, type TestUpstream } from '../../../test/support/upstream.ts';
 import { setLogLevel } from '../../shared/log.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
+import type { EdgeEngine } from './server.ts';
+
+/** Which edge engine serves this run (the `*.fast.test.ts` twin sets 'fast'). */
+const ENGINE: EdgeEngine = process.env.MESHER_TEST_EDGE_ENGINE === 'fast' ? 'fast' : 'node';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 
@@ -27,6 +31,7 @@ before(async () => {
     directory,
     createBalancer: () => new FakeRoundRobin(),
     limits: {
+      engine: ENGINE,
       maxHeaderBytes: 8192,
       headersTimeoutMs: 300,
       requestTimeoutMs: 2000,

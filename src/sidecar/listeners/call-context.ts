@@ -8,7 +8,7 @@
  * against the caller's inlining budget, which the target parsers need (measured: folding the
  * identity stamping in here too cost the outbound factory ~40 ns a call under tsx).
  */
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { CallSignal } from '../chain/call-signal.ts';
 import type { CallContext, Direction, SourceIdentity } from '../chain/types.ts';
 import type { ScannedRequest } from './headers.ts';
@@ -27,11 +27,12 @@ export function addForwardedHeaders(scan: ScannedRequest, peer: string): void {
 /**
  * The CallContext for one accepted request, carrying `scan.headers` (the listener has already added
  * its forwarding and identity headers; an upgrade's Connection/Upgrade pair is appended here, last).
- * The body streams from `req` for plain requests only.
+ * The body streams from `body` for plain requests only.
  */
 export function newCallContext(
   direction: Direction,
-  req: IncomingMessage,
+  method: string | undefined,
+  body: Readable | null,
   kind: CallContext['kind'],
   scan: ScannedRequest,
   service: string,
@@ -47,13 +48,13 @@ export function newCallContext(
   return {
     direction,
     kind,
-    method: req.method ?? 'GET',
+    method: method ?? 'GET',
     service,
     app: undefined,
     path,
     headers,
-    body: kind === 'request' ? req : null,
-    hasBody: kind === 'request' && scan.hasBody,
+    body: kind === 'request' ? body : null,
+    hasBody: kind === 'request' && body !== null && scan.hasBody,
     source,
     requestedPort,
     target: undefined,

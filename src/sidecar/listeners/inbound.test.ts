@@ -11,6 +11,10 @@ import {
 import { startUpstream, type TestUpstream } from '../../../test/support/upstream.ts';
 import { setLogLevel } from '../../shared/log.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
+import type { EdgeEngine } from './server.ts';
+
+/** Which edge engine serves this run (the `*.fast.test.ts` twin sets 'fast'). */
+const ENGINE: EdgeEngine = process.env.MESHER_TEST_EDGE_ENGINE === 'fast' ? 'fast' : 'node';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 
@@ -38,6 +42,7 @@ before(async () => {
   admin = await startUpstream({ id: 'app-admin' });
   closedPort = await freePort();
   provider = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig({
       service: { ...testSidecarConfig().service, name: 'server2' },
       listeners: {
@@ -54,6 +59,7 @@ before(async () => {
   });
   inboundPort = (await provider.listen()).inbound!.port;
   noApp = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig({
       listeners: {
         outbound: { host: '127.0.0.1', port: 0 },
@@ -70,6 +76,7 @@ before(async () => {
   const directory = new FakeDirectory();
   directory.set('server2', [endpointOf({ host: '127.0.0.1', port: inboundPort }, 'p1')]);
   consumer = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig(),
     directory,
     createBalancer: () => new FakeRoundRobin(),

@@ -6,7 +6,6 @@
  * handed to the local-target step to check against the declared ports, hop-by-hop headers are
  * stripped and X-Forwarded-* added. CONNECT is refused: tunnels start at the outbound side.
  */
-import type { IncomingMessage } from 'node:http';
 import { MeshError } from '../../shared/errors.ts';
 import type { CallContext } from '../chain/types.ts';
 import { addForwardedHeaders, newCallContext } from './call-context.ts';
@@ -15,7 +14,7 @@ import type { CallFactory } from './server.ts';
 
 export function createInboundCallFactory(identity: { readonly service: string }): CallFactory {
   const self = identity.service;
-  return function inboundCall(req: IncomingMessage, kind, signal, head): CallContext {
+  return function inboundCall(req, body, kind, signal, head): CallContext {
     if (kind === 'tunnel') {
       throw new MeshError('BAD_REQUEST', {
         service: self,
@@ -36,7 +35,8 @@ export function createInboundCallFactory(identity: { readonly service: string })
     if (scan.cseContext !== undefined) scan.headers.push(CSE_CONTEXT, scan.cseContext);
     return newCallContext(
       'inbound',
-      req,
+      req.method,
+      body,
       kind,
       scan,
       self,

@@ -9,7 +9,6 @@
  * `x-cse-context`, so an external client cannot claim a mesh identity). No match → 404
  * ROUTE_NOT_FOUND; CONNECT → 400 (the edge is not a forward proxy).
  */
-import type { IncomingMessage } from 'node:http';
 import { MeshError } from '../../shared/errors.ts';
 import type { CallContext } from '../chain/types.ts';
 import { type IngressTable, matchIngress } from '../ingress/index.ts';
@@ -46,7 +45,7 @@ export function createIngressCallFactory(
   const self = identity.service;
   const freshContext = JSON.stringify({ [CSE_SOURCE]: self });
 
-  return function ingressCall(req: IncomingMessage, kind, signal, head): CallContext {
+  return function ingressCall(req, body, kind, signal, head): CallContext {
     if (kind === 'tunnel') {
       throw new MeshError('BAD_REQUEST', { message: 'CONNECT is not accepted by the edge gateway' });
     }
@@ -67,7 +66,8 @@ export function createIngressCallFactory(
     scan.headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
     return newCallContext(
       'outbound',
-      req,
+      req.method,
+      body,
       kind,
       scan,
       hit.service,

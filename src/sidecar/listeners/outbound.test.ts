@@ -12,7 +12,10 @@ import {
 } from '../../../test/support/fake-directory.ts';
 import { bodyOf, rawExchange, startUpstream, type TestUpstream } from '../../../test/support/upstream.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
+import type { EdgeEngine } from './server.ts';
 
+/** Which edge engine serves this run (the `*.fast.test.ts` twin sets 'fast'). */
+const ENGINE: EdgeEngine = process.env.MESHER_TEST_EDGE_ENGINE === 'fast' ? 'fast' : 'node';
 process.env.MESHER_LOG_LEVEL ??= 'silent';
 
 let a: TestUpstream;
@@ -29,6 +32,7 @@ before(async () => {
   directory.set('server2', [endpointOf(a, 'a'), endpointOf(b, 'b')]);
   directory.set('empty', []);
   plane = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig(),
     directory,
     createBalancer: () => {

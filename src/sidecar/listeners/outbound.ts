@@ -6,7 +6,6 @@
  * X-Forwarded-For/-Proto/-Host added, and our own identity set in `x-cse-src-microservice` and
  * merged into the `x-cse-context` JSON header that ServiceComb SDKs read.
  */
-import type { IncomingMessage } from 'node:http';
 import type { CallContext } from '../chain/types.ts';
 import { addForwardedHeaders, newCallContext } from './call-context.ts';
 import { CSE_CONTEXT, CSE_SOURCE, mergeCseContext, scanRequestHeaders } from './headers.ts';
@@ -23,7 +22,7 @@ export function createOutboundCallFactory(identity: OutboundIdentity): CallFacto
   const freshContext = JSON.stringify({ [CSE_SOURCE]: self });
   const source = { service: self, address: undefined };
 
-  return function outboundCall(req: IncomingMessage, kind, signal, head): CallContext {
+  return function outboundCall(req, body, kind, signal, head): CallContext {
     const scan = scanRequestHeaders(req.rawHeaders);
     const url = req.url ?? '';
     const target = kind === 'tunnel' ? parseConnectTarget(url) : parseRequestTarget(url, scan.host);
@@ -33,7 +32,8 @@ export function createOutboundCallFactory(identity: OutboundIdentity): CallFacto
     scan.headers.push(CSE_SOURCE, self, CSE_CONTEXT, mergeCseContext(scan.cseContext, self, freshContext));
     return newCallContext(
       'outbound',
-      req,
+      req.method,
+      body,
       kind,
       scan,
       target.service,

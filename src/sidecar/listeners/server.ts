@@ -4,16 +4,19 @@
  * header size and header/request timeouts, whose `request`, `upgrade` and `connect` events become
  * CallContexts (built by the listener-specific `CallFactory`) run through the current chain.
  * Malformed input never reaches the chain: `clientError` answers it with a proper JSON error
- * (400, 408, 431) or closes the socket, and no handler lets an exception escape.
+ * (400, 408, 431) or closes the socket, and no handler lets an exception escape. With
+ * `engine: 'fast'` the raw edge (../h1/raw-edge.ts) serves plain requests on the same server's
+ * connections and hands everything else to this Node server.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { type ErrorCode, MeshError } from '../../shared/errors.ts';
 import { createLogger } from '../../shared/log.ts';
 import { CallSignal } from '../chain/call-signal.ts';
 import type { Slot } from '../chain/compose.ts';
 import { rescue, rescueToBytes } from '../chain/rescue.ts';
 import type { CallContext, Handler, Outcome } from '../chain/types.ts';
+import { attachRawEdge } from '../h1/raw-edge.ts';
 import { writeOutcome, writeRawOutcome } from './respond.ts';
 
 export interface EdgeLimits {
@@ -27,11 +30,32 @@ export interface EdgeLimits {
   readonly keepAliveTimeoutMs?: number;
   /** How often Node checks the two timeouts above. Default 1000 (tests use less). */
   readonly timeoutCheckIntervalMs?: number;
+  /** Which server code serves plain requests. Default 'node'. */
+  readonly engine?: EdgeEngine;
 }
 
-/** Builds the CallContext for one request; throws a MeshError to answer it directly (400, 403...). */
+/**
+ * What a CallFactory reads of a request: Node's IncomingMessage (node engine, upgrades, tunnels)
+ * and the raw edge's per-request literal both fit.
+ */
+export interface EdgeRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly rawHeaders: string[];
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
+/** Which HTTP/1.1 server code serves plain requests: the raw fast path, or Node's http module. */
+export type EdgeEngine = 'fast' | 'node';
+
+/**
+ * Builds the CallContext for one request; throws a MeshError to answer it directly (400, 403...).
+ * `body` is the request body stream for plain requests (null when there is none, and for upgrades
+ * and tunnels).
+ */
 export type CallFactory = (
-  req: IncomingMessage,
+  req: EdgeRequest,
+  body: Readable | null,
   kind: CallContext['kind'],
   signal: CallSignal,
   head: Buffer | undefined,
@@ -110,7 +134,7 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
     const route = slot.current;
     let call: CallContext;
     try {
-      call = route.makeCall(req, 'request', signal, undefined);
+      call = route.makeCall(req, req, 'request', signal, undefined);
     } catch (err) {
       req.resume();
       writeOutcome(res, rescue(err));
@@ -142,7 +166,7 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
     const route = slot.current;
     let call: CallContext;
     try {
-      call = route.makeCall(req, kind, signal, head);
+      call = route.makeCall(req, null, kind, signal, head);
     } catch (err) {
       socket.end(rescueToBytes(err));
       return;
@@ -163,6 +187,7 @@ export function createEdgeServer(limits: EdgeLimits, slot: Slot<EdgeRoute>): Edg
   server.on('upgrade', onRaw('upgrade'));
   server.on('connect', onRaw('tunnel'));
   server.on('clientError', onClientError);
+  if (limits.engine === 'fast') attachRawEdge(server, slot, limits, () => draining);
   return {
     server,
     rawSockets,

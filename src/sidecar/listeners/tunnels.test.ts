@@ -12,6 +12,10 @@ import {
 import { bodyOf, startUpstream, type TestUpstream } from '../../../test/support/upstream.ts';
 import { setLogLevel } from '../../shared/log.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
+import type { EdgeEngine } from './server.ts';
+
+/** Which edge engine serves this run (the `*.fast.test.ts` twin sets 'fast'). */
+const ENGINE: EdgeEngine = process.env.MESHER_TEST_EDGE_ENGINE === 'fast' ? 'fast' : 'node';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 
@@ -25,6 +29,7 @@ const directory = new FakeDirectory();
 before(async () => {
   app = await startUpstream({ id: 'app' });
   provider = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig({
       service: { ...testSidecarConfig().service, name: 'server2' },
       listeners: {
@@ -44,6 +49,7 @@ before(async () => {
   directory.set('server2', [endpointOf({ host: '127.0.0.1', port: inboundPort }, 'p1')]);
   directory.set('direct-app', [endpointOf(app, 'app')]);
   consumer = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig(),
     directory,
     createBalancer: () => new FakeRoundRobin(),
@@ -159,6 +165,7 @@ test('CONNECT to an unknown service answers 404 before any tunnel', async () => 
 
 test('close() tears down open tunnels', async () => {
   const extra = createDataPlane({
+    limits: { engine: ENGINE },
     config: testSidecarConfig(),
     directory,
     createBalancer: () => new FakeRoundRobin(),
