@@ -32,12 +32,19 @@ import { ConfigError } from './config/config-error.ts';
 import { maskSecrets } from './config/mask.ts';
 import type { HostPort, SidecarConfig } from './config/types.ts';
 import type { ServiceDirectory } from './discovery/types.ts';
+import { createRawUpstream } from './h1/raw-upstream.ts';
 import { type IngressTable, parseIngress } from './ingress/index.ts';
 import { closeListenersInOrder } from './lifecycle/close-listeners.ts';
 import { createInboundCallFactory } from './listeners/inbound.ts';
 import { createIngressCallFactory } from './listeners/ingress.ts';
 import { createOutboundCallFactory } from './listeners/outbound.ts';
-import { createEdgeServer, type EdgeLimits, type EdgeRoute, type EdgeServer } from './listeners/server.ts';
+import {
+  createEdgeServer,
+  type EdgeEngine,
+  type EdgeLimits,
+  type EdgeRoute,
+  type EdgeServer,
+} from './listeners/server.ts';
 import { dataCenterOf } from './registration/payload.ts';
 import { type BalancerFactory, BalancerSet } from './steps/balancer-set.ts';
 import { type CallerZone, createLoadBalance } from './steps/load-balance.ts';
@@ -131,8 +138,14 @@ export function callerZoneOf(config: SidecarConfig): CallerZone | undefined {
   return dc === undefined ? undefined : Object.freeze({ region: dc.region, availableZone: dc.availableZone });
 }
 
-function createUpstream(opts: UpstreamOptions = {}): Upstream {
-  return opts.transport === 'undici' ? createUndiciUpstream(opts) : createHttpAgentUpstream(opts);
+/**
+ * The upstream pool: an explicit `transport` wins; otherwise the engine decides (fast: the raw
+ * node:net upstream of ./h1/raw-upstream.ts; node: the http.Agent one).
+ */
+function createUpstream(opts: UpstreamOptions = {}, engine: EdgeEngine = 'node'): Upstream {
+  if (opts.transport === 'undici') return createUndiciUpstream(opts);
+  if (opts.transport === 'http-agent' || engine === 'node') return createHttpAgentUpstream(opts);
+  return createRawUpstream(opts);
 }
 
 /** The transport never calls `next`; this one says so if it ever did. */
@@ -156,10 +169,12 @@ function listenOn(server: Server, addr: HostPort): Promise<AddressInfo> {
 
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const clock = deps.clock ?? systemClock;
-  const upstream = isUpstream(deps.upstream) ? deps.upstream : createUpstream(deps.upstream);
+  let config = deps.config;
+  // The engine: deps (tests, benchmarks) win over mesher.proxy.engine; 'node' when neither says.
+  const engine: EdgeEngine = deps.limits?.engine ?? config.proxy?.engine ?? 'node';
+  const upstream = isUpstream(deps.upstream) ? deps.upstream : createUpstream(deps.upstream, engine);
   const transport = createTransport(upstream);
   const balancerFactory = deps.createBalancer ?? defaultBalancerFactory;
-  let config = deps.config;
   let balancers = new BalancerSet(config.loadBalance, balancerFactory);
   let listening = false;
   const edge = config.mode === 'edge';
@@ -219,8 +234,6 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const initial = routes(config, balancers);
   const outboundSlot = new Slot(initial.outbound);
   const inboundSlot = new Slot(initial.inbound);
-  // The engine: deps (tests, benchmarks) win over mesher.proxy.engine; 'node' when neither says.
-  const engine = deps.limits?.engine ?? config.proxy?.engine ?? 'node';
   const limits: EdgeLimits = { ...deps.limits, engine };
   // Edge mode: no loopback forward proxy (see the module header).
   const outbound: EdgeServer | undefined = edge ? undefined : createEdgeServer(limits, outboundSlot);
