@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setLogLevel } from '../../src/shared/log.ts';
 import type { AdminHandler } from '../../src/sidecar/admin/types.ts';
-import type { SidecarConfig } from '../../src/sidecar/config/types.ts';
-import { createDataPlane, type DataPlane } from '../../src/sidecar/data-plane.ts';
-import { createTelemetry, type Telemetry } from '../../src/sidecar/telemetry/index.ts';
-import { endpointOf, FakeDirectory, FakeRoundRobin, testSidecarConfig } from '../support/fake-directory.ts';
+import type { DataPlane } from '../../src/sidecar/data-plane.ts';
+import type { Telemetry } from '../../src/sidecar/telemetry/index.ts';
+import { endpointOf, FakeDirectory } from '../support/fake-directory.ts';
 import { freePort } from '../support/mesh.ts';
+import { startTelemetrySidecar } from '../support/telemetry-sidecar.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
@@ -58,31 +58,13 @@ let client: Side;
 let server: Side;
 
 async function side(name: string, localAppPort?: number): Promise<Side> {
-  const base = testSidecarConfig();
-  const config: SidecarConfig = testSidecarConfig({
-    service: { ...base.service, name, version: '1.0.0' },
-    listeners: {
-      outbound: { host: '127.0.0.1', port: 0 },
-      inbound: localAppPort === undefined ? null : { host: '127.0.0.1', port: 0 },
-      advertise: null,
-      admin: null,
-    },
-    localApp: localAppPort === undefined ? null : { host: '127.0.0.1', port: localAppPort },
-  });
-  const telemetry = createTelemetry({ config });
-  const plane = createDataPlane({
-    config,
-    directory,
-    createBalancer: () => new FakeRoundRobin(),
-    extraSteps: (c) => telemetry.steps(c),
-  });
-  const addr = await plane.listen();
-  const admin = await serveHandler(telemetry.metricsHandler);
+  const sc = await startTelemetrySidecar({ name, directory, localAppPort });
+  const admin = await serveHandler(sc.telemetry.metricsHandler);
   return {
-    telemetry,
-    plane,
-    outboundPort: addr.outbound.port,
-    inboundPort: addr.inbound?.port,
+    telemetry: sc.telemetry,
+    plane: sc.plane,
+    outboundPort: sc.outboundPort,
+    inboundPort: sc.inbound?.port,
     admin,
     adminPort: (admin.address() as AddressInfo).port,
   };

@@ -14,11 +14,9 @@ import http, { type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setLogLevel } from '../../src/shared/log.ts';
-import type { SidecarConfig } from '../../src/sidecar/config/types.ts';
-import { createDataPlane, type DataPlane } from '../../src/sidecar/data-plane.ts';
-import { createTelemetry, type Telemetry } from '../../src/sidecar/telemetry/index.ts';
 import { type CollectedSpan, startCollector, type TestCollector } from '../support/collector.ts';
-import { endpointOf, FakeDirectory, FakeRoundRobin, testSidecarConfig } from '../support/fake-directory.ts';
+import { endpointOf, FakeDirectory } from '../support/fake-directory.ts';
+import { startTelemetrySidecar, type TelemetrySidecar } from '../support/telemetry-sidecar.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
@@ -34,45 +32,15 @@ const TRACE_HEADERS = [
   'x-b3-flags',
 ];
 
-interface TestSidecar {
-  readonly telemetry: Telemetry;
-  readonly plane: DataPlane;
-  readonly outboundPort: number;
-  readonly inbound: { host: string; port: number } | undefined;
-}
+type TestSidecar = TelemetrySidecar;
 
-async function startTracedSidecar(
+function startTracedSidecar(
   name: string,
   directory: FakeDirectory,
   flat: Record<string, unknown>,
   localAppPort?: number,
 ): Promise<TestSidecar> {
-  const base = testSidecarConfig();
-  const config: SidecarConfig = testSidecarConfig({
-    service: { ...base.service, name, version: '1.0.0' },
-    listeners: {
-      outbound: { host: '127.0.0.1', port: 0 },
-      inbound: localAppPort === undefined ? null : { host: '127.0.0.1', port: 0 },
-      advertise: null,
-      admin: null,
-    },
-    localApp: localAppPort === undefined ? null : { host: '127.0.0.1', port: localAppPort },
-    flat,
-  });
-  const telemetry = createTelemetry({ config, processMetrics: false });
-  const plane = createDataPlane({
-    config,
-    directory,
-    createBalancer: () => new FakeRoundRobin(),
-    extraSteps: (c) => telemetry.steps(c),
-  });
-  const addr = await plane.listen();
-  return {
-    telemetry,
-    plane,
-    outboundPort: addr.outbound.port,
-    inbound: addr.inbound === undefined ? undefined : { host: '127.0.0.1', port: addr.inbound.port },
-  };
+  return startTelemetrySidecar({ name, directory, flat, localAppPort, processMetrics: false });
 }
 
 /** GET through a sidecar's outbound listener (origin-form, Host names the service). */
