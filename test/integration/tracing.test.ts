@@ -250,8 +250,14 @@ test('an unreachable collector costs a counter, never a request', { timeout: 60_
   for (let i = 0; i < 5; i++) assert.equal((await get(port, 'server1', '/x', {})).status, 200);
   const client = sidecars[sidecars.length - 1]!;
   await client.telemetry.flush();
-  await new Promise((r) => setTimeout(r, 100));
-  const text = await client.telemetry.metricsText();
+  // The failed export is counted when its connect error arrives: poll (bounded) instead of a fixed
+  // 100 ms sleep that a busy machine can outlast.
+  let text = '';
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    text = await client.telemetry.metricsText();
+    if (/mesher_trace_export_failures_total [1-9]/.test(text)) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
   assert.match(text, /mesher_trace_export_failures_total [1-9]/);
   assert.match(text, /mesher_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/);
 });
