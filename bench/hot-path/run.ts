@@ -17,7 +17,8 @@
  *     [--http-proxy] [--strace] [--prof DIR] [--log DIR]
  *
  * A mesher spec is NAME=DIST_DIR followed by comma-separated extras: `--flag` entries are Node
- * flags, `K=V` entries environment variables. `--strace` adds one unmeasured slice per scenario
+ * flags, `K=V` entries environment variables — except `mesher.*` keys (e.g.
+ * `mesher.proxy.engine=fast`), which go to the sidecar's mesher.yaml. `--strace` adds one unmeasured slice per scenario
  * under `strace -c -f` (syscall counts per 1,000 requests: event-loop wake-ups, writes); `--prof`
  * writes V8 CPU profiles of every Node proxy on exit; `--log` keeps each proxy's stdout/stderr
  * (e.g. `--trace-gc` output) in full.
@@ -25,6 +26,7 @@
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { ROOT, waitForOutput } from '../lib/mesher-proc.ts';
 import { cpuSeconds, processTree, rssMb } from '../lib/proc-stats.ts';
 import { freePort, type Started, Supervisor, sleep, waitUntil } from '../lib/procs.ts';
@@ -143,8 +145,26 @@ function keepLog(p: Started, dir: string | undefined): void {
   p.child.once('exit', () => out.end());
 }
 
-function writeSidecarConfig(dir: string, name: string, registry: string): void {
+/** `mesher.*` keys of a spec (`mesher.proxy.engine=fast`) as mesher.yaml, nested. */
+function writeMesherYaml(dir: string, keys: Record<string, string>): void {
+  const root: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(keys)) {
+    const parts = k.split('.');
+    let at = root;
+    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[parts[parts.length - 1]!] = v;
+  }
+  writeFileSync(join(dir, 'mesher.yaml'), stringifyYaml(root));
+}
+
+function writeSidecarConfig(
+  dir: string,
+  name: string,
+  registry: string,
+  mesherKeys: Record<string, string>,
+): void {
   mkdirSync(dir, { recursive: true });
+  if (Object.keys(mesherKeys).length > 0) writeMesherYaml(dir, mesherKeys);
   writeFileSync(
     join(dir, 'chassis.yaml'),
     [
@@ -166,7 +186,10 @@ function writeSidecarConfig(dir: string, name: string, registry: string): void {
 
 async function startMesher(sup: Supervisor, tmp: string, spec: Spec, registry: string, a: Args) {
   const dir = join(tmp, `sidecar-${spec.name}`);
-  writeSidecarConfig(dir, `hot-consumer-${spec.name}`, registry);
+  // K=V extras whose K is a mesher.* config key go to mesher.yaml; the rest are environment.
+  const mesherKeys = Object.fromEntries(Object.entries(spec.env).filter(([k]) => k.startsWith('mesher.')));
+  const env = Object.fromEntries(Object.entries(spec.env).filter(([k]) => !k.startsWith('mesher.')));
+  writeSidecarConfig(dir, `hot-consumer-${spec.name}`, registry, mesherKeys);
   const prof = a.prof ? ['--cpu-prof', '--cpu-prof-dir', join(a.prof, spec.name)] : [];
   const proc = sup.spawn(
     spec.name,
@@ -176,7 +199,7 @@ async function startMesher(sup: Supervisor, tmp: string, spec: Spec, registry: s
       cpu: '1',
       server: true,
       cwd: ROOT,
-      env: { ...process.env, MESHER_LOG_LEVEL: 'warn', MESHER_DRAIN_MS: '0', ...spec.env },
+      env: { ...process.env, MESHER_LOG_LEVEL: 'warn', MESHER_DRAIN_MS: '0', ...env },
     },
   );
   keepLog(proc, a.logDir);
