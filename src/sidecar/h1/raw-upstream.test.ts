@@ -269,11 +269,9 @@ describe('raw upstream: pool', () => {
     assert.ok(srv.sockets.size < open);
   });
 
-  test('connect timeout is UPSTREAM_CONNECT, inbound LOCAL_APP_UNAVAILABLE', async () => {
+  test('a refused connect is UPSTREAM_CONNECT, inbound LOCAL_APP_UNAVAILABLE', async () => {
     const clock = new ManualClock();
     const own = createRawUpstream({ connectTimeoutMs: 1000, clock });
-    // A listener with a full backlog never completes the handshake on Linux reliably; use a refused port instead
-    // and check the connect path maps like http-agent.
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
@@ -292,6 +290,17 @@ describe('raw upstream: pool', () => {
       own.close();
     }
   });
+});
+
+test('a header value with CR/LF is never written: INTERNAL, and nothing reaches the upstream', async () => {
+  const before = srv.connections;
+  await assert.rejects(
+    get('/ok', { headers: ['Host', 'svc', 'X-Bad', 'a\r\nContent-Length: 5'] }),
+    (e: unknown) => isMeshError(e) && e.code === 'INTERNAL',
+  );
+  await assert.rejects(get('/ok HTTP/1.1\r\nX: y'), (e: unknown) => isMeshError(e) && e.code === 'INTERNAL');
+  assert.equal(await text(await get('/ok')), '/ok');
+  assert.ok(srv.connections - before <= 1);
 });
 
 describe('raw upstream: request bodies', () => {

@@ -394,20 +394,48 @@ class EndpointPool {
 
 // === impl writeRequest ===
 
+/** Whether `s` has a byte that would end a request-line token or header name early (SP, CTL, DEL). */
+function unsafeToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x3a) return true;
+  }
+  return false;
+}
+
+/** Whether a header value has CR, LF or NUL: the only bytes that can break the framing. */
+function unsafeValue(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * A request whose line or headers would be re-framed on the wire (a step or a listener let CR/LF
+ * through): never sent. The listeners validate first, so this is a proxy bug: INTERNAL.
+ */
+function invalid(conn: Conn, ex: Exchange, why: string): void {
+  ex.fail(new MeshError('INTERNAL', { service: ex.call.service, cause: new Error(why) }));
+  conn.socket.destroy();
+}
+
 function writeRequest(conn: Conn, ex: Exchange): void {
   const call = ex.call;
   const socket = conn.socket;
   const h = call.headers;
+  if (unsafeValue(call.path) || call.path.includes(' ') || unsafeToken(call.method)) {
+    invalid(conn, ex, 'invalid request line');
+    return;
+  }
   let head = `${call.method} ${call.path} HTTP/1.1\r\n`;
   let hasLength = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
     const value = h[i + 1]!;
-    if (value.includes('\n') || value.includes('\r') || name.includes('\n') || name.includes('\r')) {
-      ex.fail(
-        new MeshError('INTERNAL', { service: call.service, cause: new Error(`invalid header ${name}`) }),
-      );
-      socket.destroy();
+    if (unsafeValue(value) || unsafeToken(name)) {
+      invalid(conn, ex, `invalid header ${JSON.stringify(name)}`);
       return;
     }
     if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
