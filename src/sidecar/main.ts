@@ -300,9 +300,12 @@ export async function startSidecar(opts: StartSidecarOptions): Promise<Sidecar> 
     clock,
     env: opts.env,
     onChange: (update) => {
-      overrides = update.overrides;
       if (update.ignored.length > 0)
         log.warn({ ignored: update.ignored }, 'config center keys that need a restart were not applied');
+      // The first answer usually brings no overrides at all: rebuilding the chains for it would
+      // only reset balancer state (round-robin positions) while traffic already flows.
+      if (JSON.stringify(update.overrides) === JSON.stringify(overrides)) return;
+      overrides = update.overrides;
       applyConfig('config center');
     },
     onError: (err) => log.warn({ err: String(err) }, 'config center unreachable; keeping the last settings'),
