@@ -5,24 +5,26 @@
  * that watchers, long-polls and topology reporters show up.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import {
   type ExpositionSample,
   parseExposition,
   sampleValue,
 } from '../../src/registry/metrics/exposition.ts';
-import { EmbeddedStore } from '../../src/registry/storage/embedded-store.ts';
 import { LATENCY_BUCKETS } from '../../src/registry/topology/report.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
-import { type Client, createService, MS, registerInstance, startTestRegistry } from './support.ts';
+import {
+  type Client,
+  createService,
+  fileTempDir,
+  MS,
+  registerInstance,
+  startFaultyRegistry,
+  startTestRegistry,
+} from './support.ts';
 
 const P = 'mesher_registry_';
-const dir = mkdtempSync(join(tmpdir(), 'mesher-metrics-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('mesher-metrics-');
 
 async function scrape(c: Client): Promise<ExpositionSample[]> {
   const r = await c('GET', '/metrics');
@@ -173,19 +175,12 @@ test('self-preservation: the active gauge flips on mass expiry and back when the
 test('store health flips to 0 and the error is counted by code when a durable write fails', {
   timeout: 60_000,
 }, async () => {
-  const clock = new ManualClock();
-  let failing = false;
-  const store = await EmbeddedStore.open({
-    clock,
-    dataDir: dir,
-    faultInjector: () => (failing ? new Error('EIO: simulated disk error') : undefined),
-  });
-  const c = await startTestRegistry({ clock, store });
+  const { c, fail } = await startFaultyRegistry(dir);
   try {
     let m = await scrape(c);
     assert.equal(val(m, 'store_healthy', { backend: 'embedded' }), 1);
     assert.equal(val(m, 'store_errors_total', { op: 'txn', code: 'IO' }), 0);
-    failing = true;
+    fail(true);
     assert.equal((await c('POST', MS, { body: { service: { serviceName: 'during' } } })).status, 500);
     m = await scrape(c);
     assert.equal(val(m, 'store_healthy', { backend: 'embedded' }), 0);

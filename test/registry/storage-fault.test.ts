@@ -4,34 +4,28 @@
  * from what is on disk.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { EmbeddedStore } from '../../src/registry/storage/embedded-store.ts';
-import { ManualClock } from '../../src/shared/clock.ts';
-import { assertError, createService, MS, startTestRegistry } from './support.ts';
+import { test } from 'node:test';
+import {
+  assertError,
+  createService,
+  fileTempDir,
+  MS,
+  startFaultyRegistry,
+  startTestRegistry,
+} from './support.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mesher-fault-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('mesher-fault-');
 
 test('disk error: 500011 for the write, read-only afterwards, health 400002, recovery on restart', {
   timeout: 60_000,
 }, async () => {
-  const clock = new ManualClock();
-  let failing = false;
-  const store = await EmbeddedStore.open({
-    clock,
-    dataDir: dir,
-    faultInjector: () => (failing ? new Error('EIO: simulated disk error') : undefined),
-  });
-  const c = await startTestRegistry({ clock, store });
+  const { c, clock, fail } = await startFaultyRegistry(dir);
   try {
     const kept = await createService(c, { serviceName: 'before' });
     assert.equal((await c('GET', '/v4/default/registry/health')).status, 200);
-    failing = true;
+    fail(true);
     assertError(await c('POST', MS, { body: { service: { serviceName: 'during' } } }), '500011', 'EIO');
-    failing = false;
+    fail(false);
     assertError(await c('POST', MS, { body: { service: { serviceName: 'after' } } }), '500011', 'read-only');
     assert.equal((await c('GET', `${MS}/${kept}`)).status, 200, 'reads still work');
     assertError(await c('GET', '/v4/default/registry/health'), '400002', 'EIO');

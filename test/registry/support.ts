@@ -3,7 +3,12 @@
  * it with fetch, getting status, headers, raw text and parsed JSON back.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { type RegistryOptions, type RegistryServer, startRegistry } from '../../src/registry/main.ts';
+import { EmbeddedStore } from '../../src/registry/storage/embedded-store.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 
 export interface Reply {
@@ -44,6 +49,37 @@ export async function startTestRegistry(opts: RegistryOptions = {}): Promise<Cli
     return { status: res.status, headers: res.headers, text, json };
   };
   return Object.assign(call, { server, clock });
+}
+
+/** A fresh temp dir for this test file, removed in its after(): never shared between files. */
+export function fileTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A registry on a durable embedded store in `dataDir` whose durable writes fail with a simulated
+ * EIO while `fail(true)` is in force (until `fail(false)`).
+ */
+export async function startFaultyRegistry(
+  dataDir: string,
+): Promise<{ c: Client; clock: ManualClock; fail(on: boolean): void }> {
+  const clock = new ManualClock();
+  let failing = false;
+  const store = await EmbeddedStore.open({
+    clock,
+    dataDir,
+    faultInjector: () => (failing ? new Error('EIO: simulated disk error') : undefined),
+  });
+  const c = await startTestRegistry({ clock, store });
+  return {
+    c,
+    clock,
+    fail(on) {
+      failing = on;
+    },
+  };
 }
 
 export const MS = '/v4/default/registry/microservices';
