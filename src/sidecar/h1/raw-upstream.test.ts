@@ -77,6 +77,8 @@ async function text(out: Outcome): Promise<string> {
 }
 
 const srv = new RawServer();
+const BIG = 16 * 1024 * 1024;
+let bigSocket: net.Socket | undefined;
 const upstream = createRawUpstream({ idleTimeoutMs: 60_000 });
 let target: { key: string; host: string; port: number };
 const get = (path: string, over: Parameters<typeof fakeCall>[0] = {}) =>
@@ -127,6 +129,11 @@ before(async () => {
   );
   srv.scripts.set('/http10', (_p, s) => s.write('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'));
   srv.scripts.set('/hang', () => {});
+  srv.scripts.set('/big', (_p, s) => {
+    s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${BIG}\r\n\r\n`);
+    s.write(Buffer.alloc(BIG, 'b'));
+    bigSocket = s;
+  });
   srv.scripts.set('/delay', (p, s) =>
     setTimeout(() => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${p.length}\r\n\r\n${p}`), 30),
   );
@@ -201,6 +208,19 @@ describe('raw upstream: response parsing', () => {
     const out = await get('/bad-chunk');
     await assert.rejects(text(out));
     assert.equal(await text(await get('/ok')), '/ok');
+  });
+
+  test('a body nobody reads pauses the upstream socket (backpressure), and then arrives whole', async () => {
+    const out = await get('/big');
+    await sleep(100);
+    assert.ok(
+      bigSocket !== undefined && bigSocket.writableLength > 0,
+      'the upstream could not write everything',
+    );
+    const body = out.body as Readable;
+    let n = 0;
+    for await (const p of body) n += (p as Buffer).length;
+    assert.equal(n, BIG);
   });
 
   test('an upstream dying mid-body destroys the body stream', async () => {
