@@ -331,9 +331,11 @@ class Connection {
       this.requestHandOff();
       return;
     }
+    // As Node's server does (no httpAllowHalfOpen): the client's FIN ends the connection and
+    // aborts what is still in flight (through 'close').
     this.closing = true;
     this.handingOff = false;
-    if (this.queue.length === 0) this.socket.end();
+    this.socket.end();
   };
 
   private readonly onError = (): void => {
