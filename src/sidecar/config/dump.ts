@@ -51,6 +51,9 @@ export function dumpSidecarConfig(config: SidecarConfig): Record<string, string>
   return {
     'chassis.yaml': stringify(chassis),
     'microservice.yaml': stringify(microservice),
-    'mesher.yaml': stringify({ admin: { enable: l.admin !== null } }),
+    'mesher.yaml': stringify({
+      admin: { enable: l.admin !== null },
+      ...(config.proxy === undefined ? {} : { mesher: { proxy: { engine: config.proxy.engine } } }),
+    }),
   };
 }

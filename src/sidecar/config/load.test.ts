@@ -52,6 +52,7 @@ const cases: Case[] = [
     files: { 'chassis.yaml': CH, 'microservice.yaml': MS },
     expect: {
       mode: 'sidecar',
+      proxy: { engine: 'node' },
       service: { name: 'server1', app: 'default', version: '0.0.1', environment: '', properties: {} },
       listeners: {
         outbound: { host: '127.0.0.1', port: 30101 },
@@ -256,6 +257,24 @@ const cases: Case[] = [
       loadBalance: { strategy: 'LeastLoaded' },
       listeners: { admin: { host: '127.0.0.1', port: 30102 } },
     },
+  },
+  {
+    name: 'mesher.proxy.engine: node by default, fast when mesher.yaml says so',
+    files: {
+      'chassis.yaml': CH,
+      'microservice.yaml': MS,
+      'mesher.yaml': 'mesher:\n  proxy: { engine: Fast }\n',
+    },
+    expect: { proxy: { engine: 'fast' } },
+  },
+  {
+    name: 'mesher.proxy.engine: anything but fast or node is an error naming the file and key',
+    files: {
+      'chassis.yaml': CH,
+      'microservice.yaml': MS,
+      'mesher.yaml': 'mesher:\n  proxy: { engine: turbo }\n',
+    },
+    issues: [['mesher.yaml', 'mesher.proxy.engine', /"turbo" is not an engine; use fast or node/]],
   },
   {
     name: 'admin.enable false -> no admin listener (env string "false" too)',
