@@ -87,6 +87,8 @@ class Connection {
   /** Backpressure reasons: the body is full / too many requests wait for answers. */
   private bodyFull = false;
   private pipelineFull = false;
+  /** The socket's write buffer is over its highWaterMark (a client that does not read). */
+  private writeFull = false;
   /** A partial head was seen once already (hand it off if the next read does not complete it). */
   private partial = false;
   /** No more requests on this connection (Connection: close, HTTP/1.0, an error). */
@@ -115,8 +117,8 @@ class Connection {
     if (this.closing && !this.handingOff) return; // after Connection: close nothing more is read
     let data = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     this.buf = null;
-    if (this.handingOff) {
-      if (data.length > this.ctx.maxHeadBytes * 4) this.socket.destroy();
+    if (this.handingOff || this.pipelineFull) {
+      if (data.length > this.ctx.maxHeadBytes * 4 + 65536) this.socket.destroy();
       else this.buf = data;
       return;
     }
@@ -133,7 +135,7 @@ class Connection {
   private parse(data: Buffer): void {
     let offset = 0;
     while (offset < data.length && !this.closing) {
-      if (this.queue.length >= MAX_PIPELINE) {
+      if (this.queue.length >= MAX_PIPELINE || this.writeFull) {
         this.buf = data.subarray(offset);
         this.pipelineFull = true;
         this.socket.pause();
@@ -245,6 +247,21 @@ class Connection {
     if (!this.bodyFull && !this.pipelineFull && !this.detached) this.socket.resume();
   }
 
+  /** Parse what waited for a pipeline slot or for the client to read its answers. */
+  private unblock(): void {
+    if (!this.pipelineFull || this.queue.length >= MAX_PIPELINE || this.writeFull || this.detached) return;
+    this.pipelineFull = false;
+    const rest = this.buf;
+    this.buf = null;
+    if (rest !== null) this.parse(rest);
+    this.maybeResume();
+  }
+
+  private readonly onDrain = (): void => {
+    this.writeFull = false;
+    this.unblock();
+  };
+
   private answer(entry: Entry, outcome: Outcome): void {
     if (this.detached || this.socket.destroyed) {
       if (outcome.body !== null && !Buffer.isBuffer(outcome.body)) outcome.body.destroy();
@@ -290,13 +307,12 @@ class Connection {
       return;
     }
     if (this.queue.length === 0) this.idleSince = this.ctx.clock.now();
-    if (this.pipelineFull && this.queue.length < MAX_PIPELINE) {
-      this.pipelineFull = false;
-      const rest = this.buf;
-      this.buf = null;
-      this.maybeResume();
-      if (rest !== null) this.parse(rest);
+    // Answers pile up in the socket when the client does not read them: stop taking requests.
+    if (this.socket.writableNeedDrain && !this.writeFull) {
+      this.writeFull = true;
+      this.socket.once('drain', this.onDrain);
     }
+    this.unblock();
     if (this.handingOff) this.tryHandOff();
     else if (this.closing && this.queue.length === 0) this.socket.end();
     else this.flush();
@@ -322,6 +338,7 @@ class Connection {
     this.socket.removeListener('end', this.onEnd);
     this.socket.removeListener('error', this.onError);
     this.socket.removeListener('close', this.onClose);
+    this.socket.removeListener('drain', this.onDrain);
     this.ctx.closed(this);
   }
 
