@@ -213,6 +213,9 @@ test('random requests always get a well-formed answer below 500', { timeout: 60_
         method: method,
         headers,
         body: hasBody ? r.body : undefined,
+        // Bounded: an input the registry holds (a watch, a long poll) fails with its counterexample
+        // instead of hanging the file until the runner's timeout.
+        signal: AbortSignal.timeout(10_000),
       });
       const text = await res.text();
       const type = res.headers.get('content-type') ?? '';
