@@ -89,12 +89,23 @@ export function writeEdgeResponse(
     done(keepAlive);
     return;
   }
+  // The head waits (corked) for the body's first piece, so a small response leaves in one write;
+  // a body with nothing ready within an event-loop turn does not hold the head back.
+  socket.cork();
   socket.write(head, 'latin1');
   streamBody(socket, body, chunked, () => done(keepAlive));
 }
 
 function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: () => void): void {
   let over = false;
+  let corked = true;
+  const uncork = () => {
+    if (corked) {
+      corked = false;
+      socket.uncork();
+    }
+  };
+  setImmediate(uncork);
   const onDrain = () => body.resume();
   const cleanup = () => {
     body.removeListener('data', onData);
@@ -105,15 +116,17 @@ function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: 
     let ok: boolean;
     if (chunked) {
       if (chunk.length === 0) return;
-      socket.cork();
+      socket.cork(); // nested in the head's cork for the first piece
       socket.write(chunkHeader(chunk.length), 'latin1');
       socket.write(chunk);
       ok = socket.write(CRLF);
       socket.uncork();
     } else ok = socket.write(chunk);
+    uncork();
     if (!ok) body.pause();
   };
   const onSocketClose = () => {
+    uncork();
     cleanup();
     if (!body.readableEnded) body.destroy();
   };
@@ -125,10 +138,12 @@ function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: 
     over = true;
     cleanup();
     if (chunked) socket.write(CHUNK_END);
+    uncork();
     finished();
   });
   body.once('close', () => {
     if (!over) {
+      uncork();
       cleanup();
       // The upstream went away before the end of its body: the client must see a broken
       // connection, not a short body that looks complete.
