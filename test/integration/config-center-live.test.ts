@@ -4,16 +4,14 @@
  * invalid rule is rejected and the last good one stays; deleting the key restores the default.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, registerProvider, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const c of closers.reverse()) await c().catch(() => {});
-});
+const closers = fileClosers();
 
 async function putKv(url: string, key: string, value: string): Promise<string> {
   const res = await fetch(`${url}/v1/default/kie/kv`, {
@@ -74,9 +72,11 @@ test('a route rule set in the config center applies live; a bad one keeps the la
   const rule = '- precedence: 1\n  route:\n    - tags: { version: 2.0.0 }\n      weight: 100\n';
   const id = await putKv(registry.url, 'servicecomb.routeRule.cc', rule);
   const t0 = Date.now();
-  await eventually(async () => (await spread(4)).join() === 'v2', 3000, 20);
+  await eventually(async () => (await spread(4)).join() === 'v2', 10_000, 20);
   const tookMs = Date.now() - t0;
-  assert.ok(tookMs < 1500, `applied in ${tookMs} ms`);
+  // Delivered by the long poll (usually well under 1 s), not by the 30 s wait or pull period; the
+  // bound leaves room for a busy CI machine, where a fixed 1.5 s was too tight.
+  assert.ok(tookMs < 5000, `applied in ${tookMs} ms`);
   assert.deepEqual(await spread(10), ['v2']);
 
   // An invalid rule (weight over 100) is rejected; the last good rule stays in force.
