@@ -5,26 +5,14 @@
  * `go-chassisLB` cookie or the `x-mesher-session` header.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { ProxyAgent, request } from 'undici';
+import { describe, test } from 'node:test';
+import { type ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
-import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers, proxyFor } from '../support/closers.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
-
-function proxyFor(sidecar: Sidecar): ProxyAgent {
-  const agent = new ProxyAgent({
-    uri: `http://127.0.0.1:${sidecar.addresses.outbound.port}`,
-    proxyTunnel: false,
-  });
-  closers.push(() => agent.close());
-  return agent;
-}
+const closers = fileClosers();
 
 async function upstream(id: string): Promise<TestUpstream> {
   const u = await startUpstream({ id });
@@ -130,7 +118,7 @@ describe('balancing gaps (issue 3 follow-ups)', () => {
       ].join('\n'),
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     for (let i = 0; i < 5; i++) {
       const cross = await get(proxy, 'http://orders/x', { 'x-app': 'shop' });
       assert.deepEqual([cross.status, cross.id, cross.error], [200, 'theirs', undefined], cross.text);
@@ -154,7 +142,7 @@ describe('balancing gaps (issue 3 follow-ups)', () => {
       chassisExtra: 'region:\n  name: r1\n  availableZone: a\n',
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     const seen = new Map<string, number>();
     for (let i = 0; i < 40; i++) {
       const r = await get(proxy, 'http://zsvc/x');
@@ -193,7 +181,7 @@ describe('balancing gaps (issue 3 follow-ups)', () => {
       chassisExtra: '  loadbalance:\n    ssvc:\n      strategy: { name: SessionStickiness }',
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     const sessions: Record<string, string>[] = [
       { cookie: 'theme=dark; go-chassisLB=session-1' },
       { 'x-mesher-session': 'user-9' },

@@ -15,10 +15,11 @@
  * busy CI machine does not turn every request slow; failures before any fault still fail the test.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import { type ChaosUpstream, startChaosUpstream } from '../support/chaos-upstream.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, writeSidecarConf } from '../support/mesh.ts';
 import { type MesherProcess, startMesher } from '../support/mesher-process.ts';
 import { type ResilientSidecar, startResilientSidecar } from '../support/resilient-sidecar.ts';
@@ -45,10 +46,7 @@ const NORMAL_P99_MS = 1000; // = the per-try timeout: any request that still rea
 /** A fault-free run is clean when nothing fails and its p99 is far under NORMAL_P99_MS. */
 const CLEAN_P99_MS = NORMAL_P99_MS / 4;
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 interface Sample {
   readonly at: number;

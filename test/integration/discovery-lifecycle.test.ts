@@ -4,10 +4,10 @@
  * the registry going away after start or being absent at start.
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { ProxyAgent, request } from 'undici';
+import { describe, test } from 'node:test';
+import { type ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
-import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers, proxyFor } from '../support/closers.ts';
 import {
   eventually,
   freePort,
@@ -18,19 +18,7 @@ import {
 import { type MesherProcess, startMesher } from '../support/mesher-process.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
-
-function proxyFor(sidecar: Sidecar): ProxyAgent {
-  const agent = new ProxyAgent({
-    uri: `http://127.0.0.1:${sidecar.addresses.outbound.port}`,
-    proxyTunnel: false,
-  });
-  closers.push(() => agent.close());
-  return agent;
-}
+const closers = fileClosers();
 
 async function upstreams(n: number, prefix: string): Promise<TestUpstream[]> {
   const ups = await Promise.all(Array.from({ length: n }, (_, i) => startUpstream({ id: `${prefix}${i}` })));
@@ -63,7 +51,7 @@ describe('discovery and balancing through sidecars', () => {
       chassisExtra: '  loadbalance:\n    strategy: { name: RoundRobin }',
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     const counts = new Map<string, number>();
     for (let i = 0; i < 30; i++) {
       const r = await call(proxy, 'http://rr/x');
@@ -98,7 +86,7 @@ describe('discovery and balancing through sidecars', () => {
       chassisExtra: '  loadbalance:\n    strategy: { name: RoundRobin }',
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     for (let i = 0; i < 6; i++) assert.equal((await call(proxy, 'http://fo/warm')).status, 200);
 
     await providers[0]!.stop('SIGKILL'); // no deregistration: the registry still lists it
@@ -126,7 +114,7 @@ describe('discovery and balancing through sidecars', () => {
     });
     closers.push(() => consumer.close());
     await consumer.registration.whenRegistered();
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     assert.equal((await call(proxy, 'http://watched/x')).id, 'w0');
     await eventually(() => consumer.directory.watching, 5000);
 
@@ -157,7 +145,7 @@ describe('discovery and balancing through sidecars', () => {
       refreshInterval: '200ms',
     });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     assert.equal((await call(proxy, 'http://survivor/x')).status, 200);
     await registry.close();
     registryClosed = true;
@@ -175,7 +163,7 @@ describe('discovery and balancing through sidecars', () => {
     const url = `http://127.0.0.1:${port}`;
     const consumer = await startTestSidecar({ name: 'early', registryUrl: url, refreshInterval: '200ms' });
     closers.push(() => consumer.close());
-    const proxy = proxyFor(consumer);
+    const proxy = proxyFor(consumer, closers);
     const before = await call(proxy, 'http://late/x');
     assert.equal(before.status, 503);
     assert.equal(before.error, 'NO_ENDPOINTS');

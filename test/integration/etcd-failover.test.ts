@@ -6,18 +6,16 @@
  * discoverable on the surviving replicas, its heartbeats keep succeeding) and writes still work.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 import { type MesherProcess, startMesher } from '../support/mesher-process.ts';
 import { startUpstream } from '../support/upstream.ts';
 import { call, instancesOn, sleep, startTraffic } from './etcd-helpers.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 async function startReplica(etcd: EtcdCluster): Promise<{ proc: MesherProcess; url: string }> {
   const proc = startMesher([

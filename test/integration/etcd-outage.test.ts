@@ -6,19 +6,17 @@
  * After startAll: the provider's registration is intact on both replicas and writes work again.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream } from '../support/upstream.ts';
 import { call, instancesOn, sleep, startTraffic } from './etcd-helpers.ts';
 
 const OUTAGE_MS = 30_000;
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 test('etcd down 30 s: the mesh keeps serving, writes 500011, then everything is back', {
   timeout: 100_000,

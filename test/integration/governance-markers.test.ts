@@ -16,16 +16,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const c of closers.reverse()) await c().catch(() => {});
-});
+const closers = fileClosers();
 
 let registryUrl: string;
 let provider: Sidecar;

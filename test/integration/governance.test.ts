@@ -11,17 +11,15 @@
  *   sidecar, so limited calls never reach the provider.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const c of closers.reverse()) await c().catch(() => {});
-});
+const closers = fileClosers();
 
 let registryUrl: string;
 let app: TestUpstream;

@@ -6,17 +6,15 @@
 import assert from 'node:assert/strict';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { registerProvider, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 /** An instance that answers 500 to everything. */
 async function failingServer(): Promise<Server> {

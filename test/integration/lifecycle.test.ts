@@ -10,21 +10,19 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { ProxyAgent, request } from 'undici';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import { loadSidecarConfig } from '../../src/sidecar/config/index.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, registerProvider, writeSidecarConf } from '../support/mesh.ts';
 import { startMesher } from '../support/mesher-process.ts';
 import { startUpstream } from '../support/upstream.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 async function registry(): Promise<RegistryServer> {
   const r = await startRegistry({ port: 0, dataDir: null });

@@ -10,17 +10,15 @@
  * deregister-before-drain and keep-accepting-during-drain carry it.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
+import { fileClosers } from '../support/closers.ts';
 import { eventually, startTestSidecar, writeSidecarConf } from '../support/mesh.ts';
 import { type MesherProcess, startMesher } from '../support/mesher-process.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
-const closers: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-});
+const closers = fileClosers();
 
 const SERVICE = 'rolling';
 /** Well above the polling consumer's refresh interval (1 s, delayed on a busy machine), so it learns before the close. */
