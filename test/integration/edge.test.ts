@@ -18,7 +18,7 @@ import { createDataPlane } from '../../src/sidecar/data-plane.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
 import { endpointOf, FakeDirectory, testSidecarConfig } from '../support/fake-directory.ts';
 import { eventually, registerProvider, startTestSidecar, writeSidecarConf } from '../support/mesh.ts';
-import { startUpstream, type TestUpstream } from '../support/upstream.ts';
+import { type Echo, headerOf, startUpstream, type TestUpstream } from '../support/upstream.ts';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 
@@ -39,17 +39,6 @@ function mesherYaml(catalogPort: number, extraRules = ''): string {
         - apiPath: ^/wrong-port
           service: { name: catalog, port: { value: 1 } }
 ${extraRules}`;
-}
-
-interface Echo {
-  url: string;
-  rawHeaders: string[];
-}
-
-function headerOf(echo: Echo, name: string): string | undefined {
-  for (let i = 0; i < echo.rawHeaders.length; i += 2)
-    if (echo.rawHeaders[i]!.toLowerCase() === name) return echo.rawHeaders[i + 1];
-  return undefined;
 }
 
 describe('edge gateway', () => {

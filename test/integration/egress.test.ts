@@ -23,7 +23,7 @@ import { type Sidecar, startSidecar } from '../../src/sidecar/main.ts';
 import { egressStepFor, parseEgressSettings } from '../../src/sidecar/steps/egress.ts';
 import { fakeCall } from '../support/fake-call.ts';
 import { eventually, registerProvider, writeSidecarConf } from '../support/mesh.ts';
-import { startUpstream, type TestUpstream } from '../support/upstream.ts';
+import { type Echo, headerOf, startUpstream, type TestUpstream } from '../support/upstream.ts';
 
 setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 
@@ -45,17 +45,6 @@ function egressYaml(port: number, extra = ''): string {
     extra,
     '',
   ].join('\n');
-}
-
-interface Echo {
-  url: string;
-  rawHeaders: string[];
-}
-
-function headerOf(echo: Echo, name: string): string | undefined {
-  for (let i = 0; i < echo.rawHeaders.length; i += 2)
-    if (echo.rawHeaders[i]!.toLowerCase() === name) return echo.rawHeaders[i + 1];
-  return undefined;
 }
 
 describe('egress', () => {

@@ -194,6 +194,19 @@ export function rawExchange(port: number, data: string | Buffer, idleMs = 2000):
   });
 }
 
+/** The JSON an upstream answers to `x-test-echo: 1` (the fields header tests read). */
+export interface Echo {
+  url: string;
+  rawHeaders: string[];
+}
+
+/** The first value of header `name` (lower case) that the upstream received, as sent. */
+export function headerOf(echo: Echo, name: string): string | undefined {
+  for (let i = 0; i < echo.rawHeaders.length; i += 2)
+    if (echo.rawHeaders[i]!.toLowerCase() === name) return echo.rawHeaders[i + 1];
+  return undefined;
+}
+
 /** The body of a raw HTTP/1.1 response text (de-chunked when Transfer-Encoding is chunked). */
 export function bodyOf(text: string): string {
   const split = text.indexOf('\r\n\r\n');
