@@ -30,6 +30,10 @@ async function handler(call: CallContext): Promise<Outcome> {
     return { status: 200, headers: [], body: null };
   }
   if (call.path === '/slow') await new Promise((r) => setTimeout(r, 80));
+  if (call.path === '/drop') {
+    call.body?.destroy();
+    return { status: 200, headers: ['x-path', call.path], body: null };
+  }
   const body = await readAll(call.hasBody ? call.body : null);
   if (call.path === '/stream')
     return {
@@ -100,6 +104,22 @@ test('request bodies: content-length and chunked (split across reads), then the 
   );
   const bodies = [...text.matchAll(/x-body: (\S*)\r\n/g)].map((m) => m[1]);
   assert.deepEqual(bodies, ['hello', 'abcde', '']);
+});
+
+test('a body the chain destroys is discarded and the connection goes on', async () => {
+  const big = 'x'.repeat(200_000);
+  const text = await exchange(
+    [
+      `POST /drop HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n`,
+      big,
+      'GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    ],
+    20,
+  );
+  assert.deepEqual(
+    [...text.matchAll(/x-path: (\S+)/g)].map((m) => m[1]),
+    ['/drop', '/after'],
+  );
 });
 
 test('a streamed response is chunked for HTTP/1.1 and close-delimited for HTTP/1.0', async () => {

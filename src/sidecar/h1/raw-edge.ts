@@ -56,6 +56,11 @@ class EdgeBody extends Readable {
   override _read(): void {
     this.conn.bodyWantsMore();
   }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // A step dropped the body: the rest of it is discarded, never left holding the socket paused.
+    this.conn.bodyWantsMore();
+    cb(err);
+  }
 }
 
 function run(handler: Handler, call: CallContext): Promise<Outcome> {
@@ -225,13 +230,15 @@ class Connection {
     }
     if (r.decoder.done) {
       this.reading = null;
-      r.body.push(null);
+      if (!r.body.destroyed) r.body.push(null);
     }
     return end;
   }
 
   private readonly pushBody = (payload: Buffer): void => {
-    if (!this.reading!.body.push(payload)) {
+    const body = this.reading!.body;
+    if (body.destroyed) return;
+    if (!body.push(payload)) {
       this.bodyFull = true;
       this.socket.pause();
     }
