@@ -25,7 +25,8 @@ import { upstreamError } from '../upstream/errors.ts';
 import { createHttpAgentUpstream } from '../upstream/http-agent.ts';
 import { keepAliveHintMs } from '../upstream/pool-agent.ts';
 import type { Upstream, UpstreamOptions } from '../upstream/types.ts';
-import { type BodyDecoder, bodyDecoder, CHUNK_END, CRLF, chunkHeader, H1Error } from './body-codec.ts';
+import { type BodyDecoder, bodyDecoder, H1Error } from './body-codec.ts';
+import { UnsafeRequestError, writeRequest } from './raw-upstream-request.ts';
 import { parseResponseHead } from './response-head.ts';
 
 /** Requests that may wait for a connection per endpoint; more fail fast (UPSTREAM_CONNECT). */
@@ -337,7 +338,7 @@ class EndpointPool {
     ex.conn = conn;
     ex.waiting = null;
     conn.socket.ref();
-    writeRequest(conn, ex);
+    startRequest(conn, ex);
   }
 
   release(conn: Conn, hintMs: number | undefined): void {
@@ -392,113 +393,22 @@ class EndpointPool {
   }
 }
 
-// === impl writeRequest ===
-
-/** Whether `s` has a byte that would end a request-line token or header name early (SP, CTL, DEL). */
-function unsafeToken(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 0x3a) return true;
-  }
-  return false;
-}
-
-/** Whether a header value has CR, LF or NUL: the only bytes that can break the framing. */
-function unsafeValue(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x0d || c === 0x0a || c === 0) return true;
-  }
-  return false;
-}
-
 /**
- * A request whose line or headers would be re-framed on the wire (a step or a listener let CR/LF
- * through): never sent. The listeners validate first, so this is a proxy bug: INTERNAL.
+ * Write `ex`'s request on `conn`; a request that cannot be written safely fails INTERNAL (a
+ * listener or step let CR/LF through: a proxy bug, never sent) and drops the connection.
  */
-function invalid(conn: Conn, ex: Exchange, why: string): void {
-  ex.fail(new MeshError('INTERNAL', { service: ex.call.service, cause: new Error(why) }));
-  conn.socket.destroy();
-}
-
-function writeRequest(conn: Conn, ex: Exchange): void {
-  const call = ex.call;
-  const socket = conn.socket;
-  const h = call.headers;
-  if (unsafeValue(call.path) || call.path.includes(' ') || unsafeToken(call.method)) {
-    invalid(conn, ex, 'invalid request line');
-    return;
+function startRequest(conn: Conn, ex: Exchange): void {
+  try {
+    ex.stopPump = writeRequest(conn.socket, ex.call, () => {
+      ex.stopPump = null;
+      ex.requestDone = true;
+      conn.maybeRelease(ex);
+    });
+  } catch (err) {
+    if (!(err instanceof UnsafeRequestError)) throw err;
+    ex.fail(new MeshError('INTERNAL', { service: ex.call.service, cause: err }));
+    conn.socket.destroy();
   }
-  let head = `${call.method} ${call.path} HTTP/1.1\r\n`;
-  let hasLength = false;
-  for (let i = 0; i < h.length; i += 2) {
-    const name = h[i]!;
-    const value = h[i + 1]!;
-    if (unsafeValue(value) || unsafeToken(name)) {
-      invalid(conn, ex, `invalid header ${JSON.stringify(name)}`);
-      return;
-    }
-    if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
-    head += `${name}: ${value}\r\n`;
-  }
-  const body = call.hasBody ? call.body : null;
-  if (body === null) {
-    socket.write(`${head}\r\n`, 'latin1');
-    ex.requestDone = true;
-    return;
-  }
-  const chunked = !hasLength;
-  if (chunked) head += 'Transfer-Encoding: chunked\r\n';
-  // The head waits (corked) for the first body piece so a small request leaves in one packet.
-  socket.cork();
-  socket.write(`${head}\r\n`, 'latin1');
-  let corked = true;
-  const uncork = () => {
-    if (corked) {
-      corked = false;
-      socket.uncork();
-    }
-  };
-  const timer = setImmediate(uncork);
-  const onDrain = () => body.resume();
-  const onData = (piece: Buffer) => {
-    if (socket.destroyed) return;
-    let ok: boolean;
-    if (chunked) {
-      if (piece.length === 0) return;
-      socket.write(chunkHeader(piece.length), 'latin1');
-      socket.write(piece);
-      ok = socket.write(CRLF);
-    } else ok = socket.write(piece);
-    uncork();
-    if (!ok) {
-      body.pause();
-      socket.once('drain', onDrain);
-    }
-  };
-  const stop = () => {
-    clearImmediate(timer);
-    body.removeListener('data', onData);
-    body.removeListener('end', onEnd);
-    body.removeListener('error', onError);
-    socket.removeListener('drain', onDrain);
-    ex.stopPump = null;
-  };
-  const onEnd = () => {
-    stop();
-    if (chunked) socket.write(CHUNK_END);
-    uncork();
-    ex.requestDone = true;
-    conn.maybeRelease(ex);
-  };
-  const onError = () => {
-    stop();
-    socket.destroy();
-  };
-  ex.stopPump = stop;
-  body.on('data', onData);
-  body.once('end', onEnd);
-  body.once('error', onError);
 }
 
 // === impl RawUpstream ===
