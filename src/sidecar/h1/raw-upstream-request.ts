@@ -81,9 +81,12 @@ export function writeRequest(socket: Socket, call: CallContext, onWritten: () =>
     let ok: boolean;
     if (chunked) {
       if (piece.length === 0) return;
+      // size line, data and CRLF in one writev
+      socket.cork();
       socket.write(chunkHeader(piece.length), 'latin1');
       socket.write(piece);
       ok = socket.write(CRLF);
+      socket.uncork();
     } else ok = socket.write(piece);
     uncork();
     if (!ok) {
