@@ -8,21 +8,11 @@ import { test } from 'node:test';
 import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import { fileClosers } from '../support/closers.ts';
+import { putKv } from '../support/kie.ts';
 import { eventually, registerProvider, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream } from '../support/upstream.ts';
 
 const closers = fileClosers();
-
-async function putKv(url: string, key: string, value: string): Promise<string> {
-  const res = await fetch(`${url}/v1/default/kie/kv`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key, value, labels: {} }),
-  });
-  const body = (await res.json()) as { id: string };
-  assert.equal(res.status, 200, JSON.stringify(body));
-  return body.id;
-}
 
 test('a route rule set in the config center applies live; a bad one keeps the last good; delete restores', {
   timeout: 60_000,

@@ -16,6 +16,7 @@ import { ProxyAgent, request } from 'undici';
 import { startRegistry } from '../../src/registry/main.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
 import { fileClosers } from '../support/closers.ts';
+import { putKv as putKvAt, updateKv as updateKvAt } from '../support/kie.ts';
 import { eventually, startTestSidecar } from '../support/mesh.ts';
 import { startUpstream, type TestUpstream } from '../support/upstream.ts';
 
@@ -27,19 +28,8 @@ let provider: Sidecar;
 let consumer: Sidecar;
 let proxy: ProxyAgent;
 
-async function kv(method: 'POST' | 'PUT', path: string, body: unknown): Promise<string> {
-  const res = await fetch(`${registryUrl}/v1/default/kie/kv${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as { id: string };
-  assert.equal(res.status, 200, JSON.stringify(json));
-  return json.id;
-}
-
-const putKv = (key: string, value: string) => kv('POST', '', { key, value, labels: {} });
-const updateKv = (id: string, value: string) => kv('PUT', `/${id}`, { value });
+const putKv = (key: string, value: string) => putKvAt(registryUrl, key, value);
+const updateKv = (id: string, value: string) => updateKvAt(registryUrl, id, value);
 
 async function call(method: string, path: string): Promise<{ status: number; error?: string }> {
   const res = await request(`http://gsrv${path}`, {
