@@ -30,7 +30,7 @@ import { compose, Slot } from './chain/compose.ts';
 import type { CallContext, Outcome, Step } from './chain/types.ts';
 import { ConfigError } from './config/config-error.ts';
 import { maskSecrets } from './config/mask.ts';
-import type { HostPort, SidecarConfig } from './config/types.ts';
+import { DEFAULT_PROXY_ENGINE, type HostPort, type SidecarConfig } from './config/types.ts';
 import type { ServiceDirectory } from './discovery/types.ts';
 import { createRawUpstream } from './h1/raw-upstream.ts';
 import { type IngressTable, parseIngress } from './ingress/index.ts';
@@ -170,8 +170,8 @@ function listenOn(server: Server, addr: HostPort): Promise<AddressInfo> {
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const clock = deps.clock ?? systemClock;
   let config = deps.config;
-  // The engine: deps (tests, benchmarks) win over mesher.proxy.engine; 'node' when neither says.
-  const engine: EdgeEngine = deps.limits?.engine ?? config.proxy?.engine ?? 'node';
+  // The engine: deps (tests, benchmarks) win over mesher.proxy.engine (default 'fast').
+  const engine: EdgeEngine = deps.limits?.engine ?? config.proxy?.engine ?? DEFAULT_PROXY_ENGINE;
   const upstream = isUpstream(deps.upstream) ? deps.upstream : createUpstream(deps.upstream, engine);
   const transport = createTransport(upstream);
   const balancerFactory = deps.createBalancer ?? defaultBalancerFactory;

@@ -11,4 +11,5 @@ export { type LoadOptions, type LoadResult, loadSidecarConfig, resolveConfDir } 
 export { isSecretKey, MASK, maskSecrets } from './mask.ts';
 export { canonicalKey, DEFAULTS, STRATEGY_NAMES, type StrategyName } from './schema.ts';
 export type * from './types.ts';
+export { DEFAULT_PROXY_ENGINE } from './types.ts';
 export { type ConfigWatcher, type ReloadEvent, type WatchOptions, watchSidecarConfig } from './watch.ts';

@@ -52,7 +52,7 @@ const cases: Case[] = [
     files: { 'chassis.yaml': CH, 'microservice.yaml': MS },
     expect: {
       mode: 'sidecar',
-      proxy: { engine: 'node' },
+      proxy: { engine: 'fast' },
       service: { name: 'server1', app: 'default', version: '0.0.1', environment: '', properties: {} },
       listeners: {
         outbound: { host: '127.0.0.1', port: 30101 },
@@ -259,13 +259,13 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'mesher.proxy.engine: node by default, fast when mesher.yaml says so',
+    name: 'mesher.proxy.engine: fast by default, node when mesher.yaml says so (any case)',
     files: {
       'chassis.yaml': CH,
       'microservice.yaml': MS,
-      'mesher.yaml': 'mesher:\n  proxy: { engine: Fast }\n',
+      'mesher.yaml': 'mesher:\n  proxy: { engine: Node }\n',
     },
-    expect: { proxy: { engine: 'fast' } },
+    expect: { proxy: { engine: 'node' } },
   },
   {
     name: 'mesher.proxy.engine: anything but fast or node is an error naming the file and key',

@@ -78,7 +78,7 @@ export interface LoadBalanceConfig {
 export type ProxyEngine = 'fast' | 'node';
 
 /** `mesher.proxy.engine` when the config does not say. */
-export const DEFAULT_PROXY_ENGINE: ProxyEngine = 'node';
+export const DEFAULT_PROXY_ENGINE: ProxyEngine = 'fast';
 
 export interface SidecarConfig {
   /** The directory the files were read from (absolute). */
@@ -95,7 +95,7 @@ export interface SidecarConfig {
   /**
    * `mesher.proxy.*` (mesher.yaml): `engine` picks the HTTP/1.1 code of the proxy listeners — the
    * raw fast path ('fast') or Node's http module ('node'). Optional so hand-built configs (tests)
-   * may leave it out; the data plane then uses 'node'.
+   * may leave it out; the data plane then uses DEFAULT_PROXY_ENGINE.
    */
   readonly proxy?: { readonly engine: ProxyEngine };
   /**
