@@ -3,8 +3,8 @@
  * Writes one Outcome to a client socket as HTTP/1.1 bytes for the raw edge: status line, the
  * end-to-end headers, then the framing the peer can read — the outcome's own Content-Length when it
  * has one, Content-Length for a Buffer body, else chunked (HTTP/1.1 peer) or close-delimited
- * (HTTP/1.0 peer); HEAD, 1xx, 204 and 304 answers carry no body. The head and a Buffer body go out
- * in one corked write. A streamed body is written with backpressure (paused while the socket is over
+ * (HTTP/1.0 peer); HEAD, 1xx, 204 and 304 answers carry no body. The head and a small body (or a
+ * streamed body's first piece) go out as one buffer in one write. A streamed body is written with backpressure (paused while the socket is over
  * its highWaterMark); a body that dies midway destroys the socket, since after the status line the
  * only honest signal left is a broken connection.
  */
@@ -12,7 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Outcome } from '../chain/types.ts';
-import { CHUNK_END, CRLF, chunkHeader } from './body-codec.ts';
+import { chunkHeader } from './body-codec.ts';
 
 /** What the writer needs to know about the request being answered. */
 export interface ResponseTarget {
@@ -82,30 +82,53 @@ export function writeEdgeResponse(
   else head += target.minor === 0 ? 'connection: keep-alive\r\n\r\n' : '\r\n';
 
   if (body === null || Buffer.isBuffer(body)) {
-    socket.cork();
-    socket.write(head, 'latin1');
-    if (body !== null && body.length > 0) socket.write(body);
-    socket.uncork();
+    if (body === null || body.length === 0) socket.write(head, 'latin1');
+    else writeJoined(socket, head, body, '');
     done(keepAlive);
     return;
   }
-  // The head waits (corked) for the body's first piece, so a small response leaves in one write;
-  // a body with nothing ready within an event-loop turn does not hold the head back.
-  socket.cork();
-  socket.write(head, 'latin1');
-  streamBody(socket, body, chunked, () => done(keepAlive));
+  streamBody(socket, head, body, chunked, () => done(keepAlive));
 }
 
-function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: () => void): void {
+/** Bodies up to this size go out in one buffer with the head (one plain write, no writev). */
+const JOIN_LIMIT = 16384;
+
+/** Write `head` + `data` + `tail` (latin1 strings around a payload): joined when small, else corked. */
+function writeJoined(socket: Socket, head: string, data: Buffer, tail: string): boolean {
+  if (data.length <= JOIN_LIMIT) {
+    // Header strings are latin1 (as Node writes them), so string length = byte length.
+    const out = Buffer.allocUnsafe(head.length + data.length + tail.length);
+    out.write(head, 0, 'latin1');
+    data.copy(out, head.length);
+    if (tail.length > 0) out.write(tail, head.length + data.length, 'latin1');
+    return socket.write(out);
+  }
+  socket.cork();
+  socket.write(head, 'latin1');
+  socket.write(data);
+  const ok = tail.length > 0 ? socket.write(tail, 'latin1') : true;
+  socket.uncork();
+  return ok && !socket.writableNeedDrain;
+}
+
+/**
+ * Stream `body` after `head`. The head waits for the body's first piece and leaves with it in one
+ * write; a body with nothing ready within an event-loop turn does not hold the head back.
+ */
+function streamBody(
+  socket: Socket,
+  head: string,
+  body: Readable,
+  chunked: boolean,
+  finished: () => void,
+): void {
   let over = false;
-  let corked = true;
-  const uncork = () => {
-    if (corked) {
-      corked = false;
-      socket.uncork();
-    }
+  let pending: string | null = head;
+  const flushHead = () => {
+    if (pending !== null && !socket.destroyed) socket.write(pending, 'latin1');
+    pending = null;
   };
-  setImmediate(uncork);
+  setImmediate(flushHead);
   const onDrain = () => body.resume();
   const cleanup = () => {
     body.removeListener('data', onData);
@@ -113,20 +136,18 @@ function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: 
     socket.removeListener('close', onSocketClose);
   };
   const onData = (chunk: Buffer) => {
-    let ok: boolean;
-    if (chunked) {
-      if (chunk.length === 0) return;
-      socket.cork(); // nested in the head's cork for the first piece
-      socket.write(chunkHeader(chunk.length), 'latin1');
-      socket.write(chunk);
-      ok = socket.write(CRLF);
-      socket.uncork();
-    } else ok = socket.write(chunk);
-    uncork();
+    if (chunk.length === 0) return;
+    const before = pending ?? '';
+    pending = null;
+    const ok = chunked
+      ? writeJoined(socket, before + chunkHeader(chunk.length), chunk, '\r\n')
+      : before === ''
+        ? socket.write(chunk)
+        : writeJoined(socket, before, chunk, '');
     if (!ok) body.pause();
   };
   const onSocketClose = () => {
-    uncork();
+    pending = null;
     cleanup();
     if (!body.readableEnded) body.destroy();
   };
@@ -137,13 +158,16 @@ function streamBody(socket: Socket, body: Readable, chunked: boolean, finished: 
   body.once('end', () => {
     over = true;
     cleanup();
-    if (chunked) socket.write(CHUNK_END);
-    uncork();
+    if (chunked) {
+      const before = pending ?? '';
+      pending = null;
+      socket.write(`${before}0\r\n\r\n`, 'latin1');
+    } else flushHead();
     finished();
   });
   body.once('close', () => {
     if (!over) {
-      uncork();
+      pending = null;
       cleanup();
       // The upstream went away before the end of its body: the client must see a broken
       // connection, not a short body that looks complete.

@@ -35,6 +35,12 @@ async function handler(call: CallContext): Promise<Outcome> {
     return { status: 200, headers: ['x-path', call.path], body: null };
   }
   const body = await readAll(call.hasBody ? call.body : null);
+  if (call.path === '/big')
+    return {
+      status: 200,
+      headers: [],
+      body: Readable.from([Buffer.alloc(20_000, 'a'), Buffer.alloc(5, 'b'), Buffer.alloc(30_000, 'c')]),
+    };
   if (call.path === '/stream')
     return {
       status: 200,
@@ -129,6 +135,13 @@ test('a streamed response is chunked for HTTP/1.1 and close-delimited for HTTP/1
   const v10 = await exchange(['GET /stream HTTP/1.0\r\nHost: a\r\n\r\n']);
   assert.doesNotMatch(v10, /transfer-encoding/);
   assert.match(v10, /connection: close\r\n\r\nabcd$/);
+});
+
+test('a large streamed response arrives whole and correctly framed', async () => {
+  const text = await exchange(['GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n']);
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  const expected = `${(20_000).toString(16)}\r\n${'a'.repeat(20_000)}\r\n5\r\nbbbbb\r\n${(30_000).toString(16)}\r\n${'c'.repeat(30_000)}\r\n0\r\n\r\n`;
+  assert.equal(body, expected);
 });
 
 test('HEAD gets no body', async () => {
