@@ -7,10 +7,9 @@
  * behind the CLI's back.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ConfigCenterClient } from '../../src/api-client/index.ts';
 import { type ConfigCenterServer, serveConfigCenter } from '../../src/registry/config-center/index.ts';
@@ -24,8 +23,8 @@ import {
 } from '../../src/sidecar/config-center/index.ts';
 import { reloadRouteTable } from '../../src/sidecar/routing/parse.ts';
 import { EMPTY_TABLE, type RouteTable, tableSpecs } from '../../src/sidecar/routing/table.ts';
+import { runMesher } from '../support/mesher-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let registry: RegistryServer;
 let cc: ConfigCenterServer;
 let dir: string;
@@ -41,25 +40,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function mesher(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, MESHER_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+// The CLI as operators run it; --registry/--config-center name the servers (none from the env).
+const mesher = (args: string[]) => runMesher(args);
 
 /** The sidecar side of the wiring, as main.ts is asked to do it: merge, re-validate, keep last good. */
 class SidecarModel {

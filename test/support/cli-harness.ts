@@ -4,71 +4,37 @@
  * runs the real CLI through tsx (at most MAX_PARALLEL at once, a hung one killed after 60 s).
  * The CLI tests are split over files so each gets the runner's full per-file time on a slow machine.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { type ConfigCenterServer, serveConfigCenter } from '../../src/registry/config-center/index.ts';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import { ManualClock, systemClock } from '../../src/shared/clock.ts';
+import { type CliRun, runMesher } from './mesher-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 export let registry: RegistryServer;
 export let cc: ConfigCenterServer;
 let admin: Server;
 export let adminUrl: string;
 export let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** At most this many CLI processes at once: each costs ~0.5 s of CPU to start through tsx. */
 const MAX_PARALLEL = 3;
 let running = 0;
 const queue: Array<() => void> = [];
 
-export async function mesher(args: string[], env: Record<string, string> = {}): Promise<Run> {
+export async function mesher(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   if (running >= MAX_PARALLEL) await new Promise<void>((r) => queue.push(r));
   running++;
   try {
-    return await spawnMesher(args, env);
+    return await runMesher(args, env);
   } finally {
     running--;
     queue.shift()?.();
   }
-}
-
-function spawnMesher(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        MESHER_LOG_LEVEL: 'warn',
-        MESHER_REGISTRY: '',
-        MESHER_CONFIG_CENTER: '',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // Only a hung process is killed; a slow start on a loaded machine is not a failure.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
 }
 
 /** Flags pointing at the test servers. */

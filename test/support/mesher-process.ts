@@ -115,3 +115,41 @@ export function startMesher(
   };
   return proc;
 }
+
+/** What a finished CLI run printed and how it exited. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one `mesher` CLI command to completion (no registry or config center from the
+ * environment unless `env` sets them); a run still going after 60 s is killed, never waited on.
+ */
+export function runMesher(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        MESHER_LOG_LEVEL: 'warn',
+        MESHER_REGISTRY: '',
+        MESHER_CONFIG_CENTER: '',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // Only a hung process is killed; a slow start on a loaded machine is not a failure.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
