@@ -207,3 +207,10 @@ test('property: mutated requests llhttp rejects never come out as fast-path head
     { numRuns: 150 },
   );
 });
+
+test('a tab after the Content-Length digits is for Node (llhttp refuses it), a space is not', () => {
+  const tab = parseRequestHead(b('GET /aa HTTP/1.0\r\nContent-Length: 0\t\r\naaaaaa: aa\r\n\r\n'));
+  assert.ok(tab !== undefined && isNotFast(tab), JSON.stringify(tab));
+  const space = parseRequestHead(b('GET /aa HTTP/1.1\r\nContent-Length: 0 \r\n\r\n'));
+  assert.ok(space !== undefined && !isNotFast(space), JSON.stringify(space));
+});

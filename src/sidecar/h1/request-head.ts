@@ -39,6 +39,12 @@ const CR = 13;
 const LF = 10;
 const SP = 32;
 const HTAB = 9;
+
+/** Whether buf[from, to) holds a horizontal tab. */
+function tabBefore(buf: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (buf[k] === HTAB) return true;
+  return false;
+}
 const COLON = 58;
 
 /** RFC 9110 tchar. */
@@ -132,7 +138,10 @@ export function parseRequestHead(
     rawHeaders.push(name, value);
     const lower = name.length >= 6 && name.length <= 17 ? name.toLowerCase() : '';
     if (lower === 'content-length') {
-      if (contentLength !== undefined || !/^[0-9]{1,15}$/.test(value)) return notFast('content-length');
+      // llhttp refuses a tab after the digits (HPE_INVALID_CONTENT_LENGTH) though it trims spaces:
+      // let Node answer that one rather than frame the body differently from it.
+      if (contentLength !== undefined || !/^[0-9]{1,15}$/.test(value) || tabBefore(buf, v1, i))
+        return notFast('content-length');
       contentLength = Number(value);
     } else if (lower === 'transfer-encoding') {
       if (chunked || minor === 0 || value.toLowerCase() !== 'chunked') return notFast('transfer-encoding');
