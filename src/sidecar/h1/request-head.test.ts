@@ -72,6 +72,7 @@ test('smuggling shapes and unusual requests are never fast-path', () => {
     'POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
     'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',
     'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n',
+    'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\t\r\n\r\n',
     'GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n',
     'GET / HTTP/1.1\r\nX : a\r\n\r\n',
     'GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n',

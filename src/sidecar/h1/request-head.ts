@@ -144,7 +144,9 @@ export function parseRequestHead(
         return notFast('content-length');
       contentLength = Number(value);
     } else if (lower === 'transfer-encoding') {
-      if (chunked || minor === 0 || value.toLowerCase() !== 'chunked') return notFast('transfer-encoding');
+      // Trailing tabs too go to Node: the fast path only takes what llhttp surely reads the same way.
+      if (chunked || minor === 0 || value.toLowerCase() !== 'chunked' || tabBefore(buf, v1, i))
+        return notFast('transfer-encoding');
       chunked = true;
     } else if (lower === 'connection') {
       for (const token of value.toLowerCase().split(',')) {
