@@ -6,7 +6,8 @@
 //    llhttp WASM, +10 MB RSS); the config-center poller rides the registry client's npm undici
 //    (src/sidecar/config-center/kie-poll.ts). (Node's bundled undici *module* is loaded anyway:
 //    npm undici touches globalThis.Headers when it loads.)
-//  - nothing of the registry's server side (etcd3, gRPC) or of the dev tooling is loaded;
+//  - nothing of the registry's server side (etcd3, gRPC), no npm undici (only `transport: undici`
+//    loads it, src/sidecar/upstream/lazy-undici.ts) and none of the dev tooling is loaded;
 //  - MESHER_V8_FLAGS (src/cli/v8-flags.ts) reaches V8 from inside the process: with
 //    --optimize-for-size the new space stays at a few MB; by default (no flags) it grows past that
 //    while the sidecar loads.
@@ -146,7 +147,14 @@ test('mesher sidecar: no global fetch, no registry server or dev packages, V8 de
   assert.equal(p.fetchCalls, 0, 'the sidecar never calls the global fetch');
   const packages = new Set(p.cjs.map(packageOf).filter((x) => x !== undefined));
   assert.ok(packages.has('prom-client'), 'sanity: the CommonJS packages the sidecar uses are listed');
-  for (const heavy of ['etcd3', '@grpc/grpc-js', '@grpc/proto-loader', 'http-proxy', 'fast-check']) {
+  for (const heavy of [
+    'etcd3',
+    '@grpc/grpc-js',
+    '@grpc/proto-loader',
+    'http-proxy',
+    'fast-check',
+    'undici',
+  ]) {
     assert.equal(packages.has(heavy), false, `${heavy} is not loaded by the sidecar`);
   }
   assert.ok(p.newSpaceBytes > 8 * 1048576, `default V8 settings: new space ${p.newSpaceBytes} B > 8 MB`);

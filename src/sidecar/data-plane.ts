@@ -52,8 +52,8 @@ import { createLocalTarget } from './steps/local-target.ts';
 import { routeDecisionOf } from './steps/route.ts';
 import { createTransport } from './steps/transport.ts';
 import { createHttpAgentUpstream } from './upstream/http-agent.ts';
+import { createLazyUndiciUpstream } from './upstream/lazy-undici.ts';
 import type { Upstream, UpstreamOptions } from './upstream/types.ts';
-import { createUndiciUpstream } from './upstream/undici-pool.ts';
 
 const log = createLogger('sidecar.data-plane');
 
@@ -143,7 +143,7 @@ export function callerZoneOf(config: SidecarConfig): CallerZone | undefined {
  * node:net upstream of ./h1/raw-upstream.ts; node: the http.Agent one).
  */
 function createUpstream(opts: UpstreamOptions = {}, engine: EdgeEngine = 'node'): Upstream {
-  if (opts.transport === 'undici') return createUndiciUpstream(opts);
+  if (opts.transport === 'undici') return createLazyUndiciUpstream(opts);
   if (opts.transport === 'http-agent' || engine === 'node') return createHttpAgentUpstream(opts);
   return createRawUpstream(opts);
 }

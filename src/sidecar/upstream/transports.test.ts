@@ -13,6 +13,7 @@ import { setLogLevel } from '../../shared/log.ts';
 import { createDataPlane, type DataPlane } from '../data-plane.ts';
 import { createRawUpstream } from '../h1/raw-upstream.ts';
 import { createHttpAgentUpstream } from './http-agent.ts';
+import { createLazyUndiciUpstream } from './lazy-undici.ts';
 import type { Upstream, UpstreamOptions } from './types.ts';
 import { createUndiciUpstream } from './undici-pool.ts';
 
@@ -22,6 +23,8 @@ setLogLevel(process.env.MESHER_LOG_LEVEL ?? 'silent');
 const transports: Array<[string, (o: UpstreamOptions) => Upstream]> = [
   ['http.Agent', createHttpAgentUpstream],
   ['undici', createUndiciUpstream],
+  // What `transport: undici` builds in the data plane: the same pool, loaded on first use.
+  ['undici (loaded on first use)', createLazyUndiciUpstream],
   ['raw h1', createRawUpstream],
 ];
 
