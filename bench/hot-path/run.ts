@@ -151,7 +151,10 @@ function writeMesherYaml(dir: string, keys: Record<string, string>): void {
   for (const [k, v] of Object.entries(keys)) {
     const parts = k.split('.');
     let at = root;
-    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) {
+      at[p] ??= {};
+      at = at[p] as Record<string, unknown>;
+    }
     at[parts[parts.length - 1]!] = v;
   }
   writeFileSync(join(dir, 'mesher.yaml'), stringifyYaml(root));
