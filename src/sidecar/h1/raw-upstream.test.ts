@@ -156,6 +156,15 @@ describe('raw upstream: response parsing', () => {
     assert.equal(srv.connections - before, 1);
   });
 
+  test('a body that arrives with its head is one Buffer; one still on the wire streams', async () => {
+    const whole = await get('/ok?whole');
+    assert.ok(Buffer.isBuffer(whole.body), 'whole body handed on as a Buffer');
+    assert.equal(whole.body.toString(), '/ok?whole');
+    const streamed = await get('/mid-body');
+    assert.ok(streamed.body instanceof Readable, 'a partial body streams');
+    (streamed.body as Readable).destroy();
+  });
+
   test('a head and body split over several reads', async () => {
     const out = await get('/slow-head');
     assert.equal(await text(out), 'hello');

@@ -25,7 +25,7 @@ import { upstreamError } from '../upstream/errors.ts';
 import { createHttpAgentUpstream } from '../upstream/http-agent.ts';
 import { keepAliveHintMs } from '../upstream/pool-agent.ts';
 import type { Upstream, UpstreamOptions } from '../upstream/types.ts';
-import { type BodyDecoder, bodyDecoder, H1Error } from './body-codec.ts';
+import { type BodyDecoder, bodyDecoder, type Framing, H1Error } from './body-codec.ts';
 import { UnsafeRequestError, writeRequest } from './raw-upstream-request.ts';
 import { parseResponseHead } from './response-head.ts';
 
@@ -41,6 +41,12 @@ const BODY = 1;
 const DONE = 2;
 
 const ignore = (): void => {};
+
+/** A Content-Length body that is entirely in `buf` after `off` (a view, no copy), else null. */
+function wholeBody(framing: Framing, buf: Buffer, off: number): Buffer | null {
+  if (framing.kind !== 'length' || buf.length - off < framing.length) return null;
+  return buf.subarray(off, off + framing.length);
+}
 
 // === impl ResponseBody ===
 
@@ -206,6 +212,15 @@ class Conn {
         if (ex.decoder.done) {
           ex.answer({ status: head.status, headers, body: null });
           if (off < buf.length) ex.keepAlive = false;
+          this.responseEnded(ex);
+          return;
+        }
+        const whole = wholeBody(head.framing, buf, off);
+        if (whole !== null) {
+          // The entire body came with the head: hand it on as one Buffer (no stream per call;
+          // the edge writes head and body in one write).
+          ex.answer({ status: head.status, headers, body: whole });
+          if (off + whole.length < buf.length) ex.keepAlive = false;
           this.responseEnded(ex);
           return;
         }
