@@ -112,6 +112,19 @@ test('request bodies: content-length and chunked (split across reads), then the 
   assert.deepEqual(bodies, ['hello', 'abcde', '']);
 });
 
+test('a malformed chunked request body gets a 400 BAD_REQUEST and the connection closes', async () => {
+  for (const parts of [
+    ['POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+    ['POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n', 'x!\r\n'],
+  ]) {
+    const text = await exchange(parts, 20);
+    assert.match(text, /^HTTP\/1\.1 400 /, JSON.stringify(parts));
+    assert.match(text, /connection: close\r\n/);
+    assert.match(text, /BAD_REQUEST/);
+    assert.match(text, /Malformed HTTP request body/);
+  }
+});
+
 test('a body the chain destroys is discarded and the connection goes on', async () => {
   const big = 'x'.repeat(200_000);
   const text = await exchange(

@@ -31,6 +31,7 @@ import { type ResponseTarget, refreshDate, writeEdgeResponse } from './edge-resp
 import { isNotFast, parseRequestHead, type RequestHead } from './request-head.ts';
 
 const log = createLogger('sidecar.listener');
+const ignore = (): void => {};
 
 /** Requests parsed ahead of their answers on one connection; past this the socket pauses. */
 export const MAX_PIPELINE = 16;
@@ -52,6 +53,9 @@ interface Entry {
 class EdgeBody extends Readable {
   constructor(private readonly conn: Connection) {
     super();
+    // A malformed body may fail before any step listens: the error still reaches later readers
+    // (errored stream) but must not crash the process.
+    this.on('error', ignore);
   }
   override _read(): void {
     this.conn.bodyWantsMore();
@@ -181,6 +185,7 @@ class Connection {
     if (body !== null) {
       this.reading = { body, decoder: bodyDecoder(head.framing), entry };
       offset = this.feedBody(data, offset);
+      if (offset < 0) return -1; // malformed body: answered (or dropped) already, no call
     }
     const route = this.ctx.slot.current;
     const req: EdgeRequest = {
@@ -221,11 +226,18 @@ class Connection {
     try {
       end = r.decoder.feed(data, offset, this.pushBody);
     } catch (err) {
-      // Malformed chunked framing: Node cannot take over mid-request, so the call fails and the
-      // connection goes (the upstream sees an aborted body, never a guessed one).
+      // Malformed chunked framing: Node cannot take over mid-request, so the call fails (the
+      // upstream sees an aborted body, never a guessed one) and the client gets the 400 the node
+      // engine's clientError would send, when nothing of another answer is on the wire yet.
       this.reading = null;
+      this.closing = true;
       r.body.destroy(err as Error);
-      this.socket.destroy();
+      if (this.queue[0] === r.entry && !this.writing) {
+        this.detached = true;
+        const code = (err as { code?: string }).code ?? 'BAD_CHUNK';
+        const message = `Malformed HTTP request body (${code})`;
+        this.socket.end(rescueToBytes(new MeshError('BAD_REQUEST', { message })));
+      } else this.socket.destroy();
       return -1;
     }
     if (r.decoder.done) {
