@@ -104,3 +104,27 @@ export function startTraffic(sidecar: Sidecar, url: string, concurrency = 4, pau
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * POST a new microservice named `name` to `base` until it answers 200, for at most `withinMs`.
+ * Only 500011 (etcd cannot take writes right now: an election in progress on a busy machine) is
+ * retried, as a registry client would; any other answer fails at once. Returns the answer and how
+ * many 500011 answers came first.
+ */
+export async function writeWithin(
+  base: string,
+  name: string,
+  withinMs = 15_000,
+): Promise<{ reply: Reply; unavailable: number }> {
+  const until = Date.now() + withinMs;
+  let unavailable = 0;
+  for (;;) {
+    const reply = await call(base, 'POST', '/v4/default/registry/microservices', {
+      service: { serviceName: name, version: '1.0.0' },
+    });
+    if (reply.status !== 500 || reply.json?.errorCode !== '500011' || Date.now() >= until)
+      return { reply, unavailable };
+    unavailable++;
+    await sleep(250);
+  }
+}
