@@ -6,6 +6,7 @@
  */
 import { ApiError } from './errors.ts';
 import { expectObject, Http, type HttpOptions, type HttpReply } from './http.ts';
+import { decodeKv } from './kv-wire.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 export type KvStatus = 'enabled' | 'disabled';
@@ -60,28 +61,10 @@ export interface ConfigCenterClientOptions extends HttpOptions {
   readonly project?: string;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
 function toKv(v: unknown, url: string): Kv {
-  if (typeof v !== 'object' || v === null)
-    throw new ApiError(200, 'BAD_RESPONSE', `expected a KV from ${url}`, url);
-  const d = v as Record<string, unknown>;
-  if (typeof d.id !== 'string' || typeof d.key !== 'string')
-    throw new ApiError(200, 'BAD_RESPONSE', `expected a KV with id and key from ${url}`, url);
-  const labels: Record<string, string> = {};
-  if (typeof d.labels === 'object' && d.labels !== null)
-    for (const [k, x] of Object.entries(d.labels as Record<string, unknown>)) labels[k] = String(x);
-  return {
-    id: d.id,
-    key: d.key,
-    value: typeof d.value === 'string' ? d.value : '',
-    valueType: typeof d.value_type === 'string' ? d.value_type : 'text',
-    labels,
-    status: d.status === 'disabled' ? 'disabled' : 'enabled',
-    createRevision: num(d.create_revision),
-    updateRevision: num(d.update_revision),
-    updateTime: num(d.update_time),
-  };
+  const kv = decodeKv(v);
+  if (kv === null) throw new ApiError(200, 'BAD_RESPONSE', `expected a KV with id and key from ${url}`, url);
+  return kv;
 }
 
 function revisionOf(reply: HttpReply): number {

@@ -12,6 +12,7 @@
  * src/api-client/config-center.ts; the result types are that module's (type-only import).
  */
 import type { Kv, KvPage, Labels, PollResult } from '../../api-client/config-center.ts';
+import { decodeKv } from '../../api-client/kv-wire.ts';
 import { RegistryTransport } from '../registry-client/http-transport.ts';
 
 export interface KiePollQuery {
@@ -107,8 +108,6 @@ function revisionOf(raw: string | string[] | undefined): number {
   return Number.isInteger(n) ? n : -1;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
 function toPage(text: string, revision: number, url: string): KvPage {
   let body: unknown;
   try {
@@ -124,21 +123,7 @@ function toPage(text: string, revision: number, url: string): KvPage {
 }
 
 function toKv(v: unknown, url: string): Kv {
-  const d = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  if (typeof d.id !== 'string' || typeof d.key !== 'string')
-    throw new KiePollError(`config center ${url}: expected a KV with id and key`, 200, url);
-  const labels: Record<string, string> = {};
-  if (typeof d.labels === 'object' && d.labels !== null)
-    for (const [k, x] of Object.entries(d.labels as Record<string, unknown>)) labels[k] = String(x);
-  return {
-    id: d.id,
-    key: d.key,
-    value: typeof d.value === 'string' ? d.value : '',
-    valueType: typeof d.value_type === 'string' ? d.value_type : 'text',
-    labels,
-    status: d.status === 'disabled' ? 'disabled' : 'enabled',
-    createRevision: num(d.create_revision),
-    updateRevision: num(d.update_revision),
-    updateTime: num(d.update_time),
-  };
+  const kv = decodeKv(v);
+  if (kv === null) throw new KiePollError(`config center ${url}: expected a KV with id and key`, 200, url);
+  return kv;
 }
