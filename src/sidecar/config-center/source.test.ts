@@ -222,6 +222,33 @@ test('server down: onError, last overrides kept, backoff on the clock, then reco
   }
 });
 
+test('a dead first address: the next one is asked at once, with no backoff in between', async () => {
+  const clock = new ManualClock(); // never advanced: any backoff would stall the test
+  const project = 'rotate';
+  await new ConfigCenterClient({ baseUrl: cc.url, project }).create({
+    key: 'servicecomb.timeout.server9',
+    value: '2s',
+    labels: {},
+  });
+  const c = collector();
+  const errors: unknown[] = [];
+  const source = createConfigCenterSource({
+    config: sidecarConfig(project, {}, `http://127.0.0.1:1,${cc.url}`),
+    clock,
+    onChange: c.onChange,
+    onError: (e) => errors.push(e),
+  });
+  try {
+    await source.start();
+    const deadline = Date.now() + 10_000;
+    while (c.seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(errors.length, 1, 'the dead address failed once');
+    assert.deepEqual(c.seen[0]?.overrides, { 'servicecomb.timeout.server9': '2s' });
+  } finally {
+    source.stop();
+  }
+});
+
 test('disabled client does nothing; bad settings throw with every issue', async () => {
   const source = createConfigCenterSource({
     config: sidecarConfig('x', { 'servicecomb.config.client.enabled': false }),

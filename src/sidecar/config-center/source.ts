@@ -7,8 +7,9 @@
  * - watch mode (refreshMode 0): a loop of long polls (`revision` + `wait`); the server answers as
  *   soon as a matching KV changes, so a change reaches `onChange` well within a second;
  * - pull mode (refreshMode 1): one conditional list (`revision`, 304 when unchanged) per interval;
- * - on failure: `onError`, keep the last overrides, retry with exponential backoff (1 s → 30 s
- *   on the injected Clock), rotating through the configured addresses.
+ * - on failure: `onError`, keep the last overrides and ask the next configured address at once;
+ *   when every address has failed in a row, retry with exponential backoff (1 s → 30 s on the
+ *   injected Clock), still rotating.
  *
  * `onChange` is never called synchronously from `start()`; it runs on the loop, one call at a
  * time, in order. It must not throw (a throw is reported through `onError` and ignored).
@@ -146,8 +147,14 @@ export function createConfigCenterSource(opts: ConfigCenterSourceOptions): Confi
         first();
       }
       if (stopped) break;
-      if (!ok) await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures - 1, 10)));
-      else if (cfg.refreshMode === 1) await sleep(cfg.refreshIntervalMs);
+      if (!ok) {
+        // An address not yet tried in this streak of failures is asked at once; the backoff
+        // starts only when every address has failed (one dead server must not delay a live one).
+        const n = pollers(cfg).length;
+        if (failures % n !== 0) continue;
+        const cycles = failures / n;
+        await sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(cycles - 1, 10)));
+      } else if (cfg.refreshMode === 1) await sleep(cfg.refreshIntervalMs);
     }
   };
 
