@@ -4,6 +4,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import fc from 'fast-check';
 import { ManualClock } from '../../shared/clock.ts';
 import { Slot } from '../chain/compose.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
@@ -41,7 +42,7 @@ async function handler(call: CallContext): Promise<Outcome> {
       headers: [],
       body: Readable.from([Buffer.alloc(20_000, 'a'), Buffer.alloc(5, 'b'), Buffer.alloc(30_000, 'c')]),
     };
-  if (call.path === '/stream')
+  if (call.path.startsWith('/stream'))
     return {
       status: 200,
       headers: ['x-path', call.path],
@@ -233,4 +234,101 @@ test('idle keep-alive connections close after the timeout on the injected clock;
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   }
+});
+
+interface Parsed {
+  status: number;
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Split `text` into HTTP/1.1 responses by their own framing (content-length or chunked). */
+function parseResponses(text: string): Parsed[] {
+  const out: Parsed[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const end = text.indexOf('\r\n\r\n', at);
+    assert.ok(end > 0, `incomplete head at ${at}: ${JSON.stringify(text.slice(at, at + 80))}`);
+    const [status, ...lines] = text.slice(at, end).split('\r\n');
+    const headers = new Map<string, string>();
+    for (const l of lines) headers.set(l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 2));
+    at = end + 4;
+    let body = '';
+    if (headers.get('transfer-encoding') === 'chunked') {
+      for (;;) {
+        const eol = text.indexOf('\r\n', at);
+        const size = Number.parseInt(text.slice(at, eol), 16);
+        at = eol + 2;
+        if (size === 0) {
+          at += 2;
+          break;
+        }
+        body += text.slice(at, at + size);
+        at += size + 2;
+      }
+    } else {
+      const n = Number(headers.get('content-length') ?? 0);
+      body = text.slice(at, at + n);
+      at += n;
+    }
+    out.push({ status: Number(status!.split(' ')[1]), headers, body });
+  }
+  return out;
+}
+
+test('property: any pipelined mix of bodies, framings and read splits is answered in order', async () => {
+  const request = fc.record({
+    // ('/drop' is left out: after a hand-off Node owns the request, and destroying its
+    // IncomingMessage destroys the socket; the fast path's discard has its own test above.)
+    path: fc.constantFrom('/p', '/q', '/stream'),
+    body: fc.option(fc.stringMatching(/^[a-z0-9]{0,300}$/), { nil: undefined }),
+    chunked: fc.boolean(),
+    chunkSize: fc.integer({ min: 1, max: 64 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(request, { minLength: 1, maxLength: 6 }),
+      fc.array(fc.integer({ min: 1, max: 400 }), { maxLength: 4 }),
+      async (reqs, cuts) => {
+        let wire = '';
+        reqs.forEach((r, i) => {
+          const last = i === reqs.length - 1 ? 'Connection: close\r\n' : '';
+          const method = r.body === undefined ? 'GET' : 'POST';
+          wire += `${method} ${r.path}/${i} HTTP/1.1\r\nHost: a\r\n${last}`;
+          if (r.body === undefined) wire += '\r\n';
+          else if (!r.chunked) wire += `Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
+          else {
+            wire += 'Transfer-Encoding: chunked\r\n\r\n';
+            for (let k = 0; k < r.body.length; k += r.chunkSize) {
+              const piece = r.body.slice(k, k + r.chunkSize);
+              wire += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+            }
+            wire += '0\r\n\r\n';
+          }
+        });
+        const points = [...new Set(cuts.filter((c) => c < wire.length))].sort((a, b) => a - b);
+        const parts: string[] = [];
+        let from = 0;
+        for (const p of points) {
+          parts.push(wire.slice(from, p));
+          from = p;
+        }
+        parts.push(wire.slice(from));
+        const answers = parseResponses(await exchange(parts, 1));
+        assert.equal(answers.length, reqs.length, 'one answer per request');
+        reqs.forEach((r, i) => {
+          const a = answers[i]!;
+          const path = `${r.path}/${i}`;
+          assert.equal(a.status, 200);
+          if (r.path === '/stream') assert.equal(a.body, 'abcd');
+          else {
+            assert.equal(a.headers.get('x-path'), path);
+            assert.equal(a.headers.get('x-body'), r.body ?? '');
+            assert.equal(a.body, `${r.body === undefined ? 'GET' : 'POST'} ${path}`);
+          }
+        });
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
