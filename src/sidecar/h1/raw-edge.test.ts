@@ -329,6 +329,6 @@ test('property: any pipelined mix of bodies, framings and read splits is answere
         });
       },
     ),
-    { numRuns: 60 },
+    { numRuns: 200 },
   );
 });
