@@ -123,7 +123,8 @@ class Connection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.closing && !this.handingOff) return; // after Connection: close nothing more is read
+    // After Connection: close nothing more is read, except the rest of that request's own body.
+    if (this.closing && !this.handingOff && this.reading === null) return;
     let data = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     this.buf = null;
     if (this.handingOff || this.pipelineFull) {
