@@ -9,6 +9,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { request as undiciRequest } from 'undici';
 import { fakeCall } from '../../../test/support/fake-call.ts';
 import {
@@ -235,6 +236,69 @@ describe('raw upstream: response parsing', () => {
   test('an upstream dying mid-body destroys the body stream', async () => {
     const out = await get('/mid-body');
     await assert.rejects(text(out));
+  });
+});
+
+describe('raw upstream: property', () => {
+  test('any sequence of framed responses, split anywhere, arrives whole on one kept-alive connection', async () => {
+    const response = fc.record({
+      status: fc.constantFrom(200, 201, 404, 500),
+      body: fc.stringMatching(/^[a-z0-9]{0,2000}$/),
+      chunked: fc.boolean(),
+      chunkSize: fc.integer({ min: 1, max: 700 }),
+      cuts: fc.array(fc.integer({ min: 1, max: 2200 }), { maxLength: 4 }),
+      interim: fc.boolean(),
+    });
+    type Spec = {
+      status: number;
+      body: string;
+      chunked: boolean;
+      chunkSize: number;
+      cuts: number[];
+      interim: boolean;
+    };
+    const queue: Spec[] = [];
+    srv.scripts.set('/prop', async (_p, s) => {
+      const r = queue.shift()!;
+      let wire = r.interim ? 'HTTP/1.1 100 Continue\r\n\r\n' : '';
+      wire += `HTTP/1.1 ${r.status} X\r\nX-Len: ${r.body.length}\r\n`;
+      if (!r.chunked) wire += `Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
+      else {
+        wire += 'Transfer-Encoding: chunked\r\n\r\n';
+        for (let k = 0; k < r.body.length; k += r.chunkSize) {
+          const piece = r.body.slice(k, k + r.chunkSize);
+          wire += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+        }
+        wire += '0\r\n\r\n';
+      }
+      let from = 0;
+      for (const c of [...new Set(r.cuts.filter((c) => c < wire.length))].sort((a, b) => a - b)) {
+        s.write(wire.slice(from, c));
+        from = c;
+        await new Promise((done) => setImmediate(done));
+      }
+      s.write(wire.slice(from));
+    });
+    const own = createRawUpstream({ idleTimeoutMs: 60_000 });
+    const t = { key: 'prop', host: '127.0.0.1', port: srv.port };
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(response, { minLength: 1, maxLength: 5 }), async (specs) => {
+          const before = srv.connections;
+          for (const r of specs) {
+            queue.push(r);
+            const out = await own.request(fakeCall({ path: '/prop', headers: ['Host', 'x'] }), t);
+            assert.equal(out.status, r.status);
+            assert.equal(await text(out), r.body);
+          }
+          assert.ok(srv.connections - before <= 1, 'one connection (at most a new one per run)');
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      own.close();
+      srv.scripts.delete('/prop');
+    }
   });
 });
 
