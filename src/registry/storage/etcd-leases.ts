@@ -73,6 +73,8 @@ export class EtcdLeases {
   /** Keepalives waiting for the stream (a set of lease ids: bounded by the known leases). */
   readonly #pending = new Set<number>();
   readonly #sweep: TimerHandle;
+  /** Callers of refresh() waiting for etcd's answer on a lease (bounded by leases in hand-out). */
+  readonly #waiters = new Map<number, Array<(renewed: boolean) => void>>();
   #reopenTimer: TimerHandle | null = null;
   #closed = false;
   /** Keepalives written to etcd, and answers received (for benchmarks and metrics). */
@@ -149,6 +151,57 @@ export class EtcdLeases {
     return true;
   }
 
+  /** Whether a keepalive stream is open (etcd answered it): keepalives are reaching etcd. */
+  get streamUp(): boolean {
+    return this.#stream !== null && !this.#closed;
+  }
+
+  /** Open the keepalive stream if it is not (respecting the reopen backoff). */
+  connect(): void {
+    this.#open();
+  }
+
+  /**
+   * Send a keepalive for `id` now (no coalescing) and resolve whether etcd renewed the lease to
+   * its full TTL: true on a TTL > 0 answer, false if etcd says it is gone, the store closes, or no
+   * answer comes within the RPC deadline. Never rejects.
+   */
+  refresh(id: number): Promise<boolean> {
+    if (this.#closed || this.#gone.has(id) || !this.#known.has(id)) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let done = false;
+      const timer = this.opts.clock.setTimeout(() => settle(false), this.opts.rpcTimeoutMs);
+      const settle = (renewed: boolean) => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        const list = this.#waiters.get(id);
+        if (list) {
+          const i = list.indexOf(settle);
+          if (i >= 0) list.splice(i, 1);
+          if (list.length === 0) this.#waiters.delete(id);
+        }
+        resolve(renewed);
+      };
+      const list = this.#waiters.get(id);
+      if (list) list.push(settle);
+      else this.#waiters.set(id, [settle]);
+      const info = this.#known.get(id)!;
+      info.inflight = true;
+      info.lastSentAt = this.opts.clock.now();
+      info.touchedAt = info.lastSentAt;
+      this.#send(id);
+    });
+  }
+
+  /** What we know of a lease: its TTL, remaining TTL now, and the age of etcd's last answer. */
+  view(id: number): { ttlMs: number; remainingMs: number; ageMs: number } | undefined {
+    const info = this.#known.get(id);
+    if (!info || info.ttlMs === 0) return undefined;
+    const ageMs = this.opts.clock.now() - info.answeredAt;
+    return { ttlMs: info.ttlMs, remainingMs: Math.max(0, info.remainingMs - ageMs), ageMs };
+  }
+
   /** Revoke in etcd. `found` false when etcd did not know the lease; `rev` is etcd's revision after. */
   async revoke(id: number): Promise<{ found: boolean; rev: number }> {
     try {
@@ -188,6 +241,7 @@ export class EtcdLeases {
     this.#stream?.cancel();
     this.#stream = null;
     this.#pending.clear();
+    for (const list of [...this.#waiters.values()]) for (const settle of [...list]) settle(false);
   }
 
   // === internals ===
@@ -243,6 +297,8 @@ export class EtcdLeases {
       ended = true;
       if (this.#stream === stream) this.#stream = null;
       for (const info of this.#known.values()) info.inflight = false;
+      // Refreshes still waiting for an answer are sent again on the next stream.
+      for (const id of this.#waiters.keys()) this.#pending.add(id);
       this.#failed(reason);
     };
     stream.on('data', (res) => this.#onAnswer(res));
@@ -258,6 +314,8 @@ export class EtcdLeases {
     this.answered++;
     const id = Number(res.ID);
     const ttl = Number(res.TTL);
+    const waiting = this.#waiters.get(id);
+    if (waiting) for (const settle of [...waiting]) settle(ttl > 0);
     const info = this.#known.get(id);
     if (!info) return;
     if (ttl <= 0) {

@@ -18,6 +18,7 @@
 import { type Clock, systemClock } from '../../shared/clock.ts';
 import { createLogger, type Logger } from '../../shared/log.ts';
 import { KeyCodec, txnWrote } from './etcd-codec.ts';
+import { EtcdLeasePool, type LeasePoolStats } from './etcd-lease-pool.ts';
 import { EtcdLeases } from './etcd-leases.ts';
 import { EtcdMirror } from './etcd-mirror.ts';
 import { EtcdRpc, holdOpen } from './etcd-rpc.ts';
@@ -37,6 +38,11 @@ export interface EtcdStoreOptions {
   /** Only real clocks make sense here (etcd keeps its own time); default the system clock. */
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Leases granted in advance per TTL, so a registration's only etcd write on its request path is
+   * its txn (default 32; 0 grants every lease on demand). See etcd-lease-pool.
+   */
+  leasePoolSize?: number;
 }
 
 export interface EtcdStore extends Store {
@@ -45,9 +51,13 @@ export interface EtcdStore extends Store {
   /** Keepalives written to etcd so far, and answers etcd sent back. */
   readonly keepalivesSent: number;
   readonly keepalivesAnswered: number;
+  /** Lease pool counters (takes from the pool, misses, discarded stale leases, leases pooled). */
+  leasePool(): LeasePoolStats;
+  /** Pooled lease ids of a TTL (tests and diagnostics). */
+  pooledLeases(ttlMs: number): number[];
 }
 
-const DEFAULTS = { namespace: '/mesher', rpcTimeoutMs: 3_000 } as const;
+const DEFAULTS = { namespace: '/mesher', rpcTimeoutMs: 3_000, leasePoolSize: 32 } as const;
 
 /**
  * Connect, load the namespace into the mirror and start watching. Resolves once etcd confirmed
@@ -67,7 +77,13 @@ async function open(options: EtcdStoreOptions): Promise<EtcdStore> {
   const rpc = new EtcdRpc({ endpoints: options.endpoints, rpcTimeoutMs, clock });
   try {
     const { kvs, rev } = await rangeAll(rpc, codec);
-    const o = { clock, log, rpcTimeoutMs, historyLimit: options.historyLimit };
+    const leasePoolSize = options.leasePoolSize ?? DEFAULTS.leasePoolSize;
+    if (!(Number.isInteger(leasePoolSize) && leasePoolSize >= 0 && leasePoolSize <= 10_000))
+      throw new StoreError(
+        'INVALID_ARGUMENT',
+        `leasePoolSize must be an integer in [0, 10000]: ${leasePoolSize}`,
+      );
+    const o = { clock, log, rpcTimeoutMs, historyLimit: options.historyLimit, leasePoolSize };
     const store = new EtcdStoreImpl(rpc, codec, kvs, rev, o);
     if (await store.firstWatch()) return store;
     await store.close();
@@ -84,6 +100,7 @@ class EtcdStoreImpl implements EtcdStore {
   readonly #mirror: EtcdMirror;
   readonly #watch: EtcdWatch;
   readonly #leases: EtcdLeases;
+  readonly #pool: EtcdLeasePool;
   readonly #clock: Clock;
   readonly #rpcTimeoutMs: number;
   readonly #watching: Promise<boolean>;
@@ -94,7 +111,7 @@ class EtcdStoreImpl implements EtcdStore {
     codec: KeyCodec,
     kvs: KeyValue[],
     rev: number,
-    o: { clock: Clock; log: Logger; rpcTimeoutMs: number; historyLimit?: number },
+    o: { clock: Clock; log: Logger; rpcTimeoutMs: number; historyLimit?: number; leasePoolSize: number },
   ) {
     this.#rpc = rpc;
     this.#codec = codec;
@@ -107,6 +124,22 @@ class EtcdStoreImpl implements EtcdStore {
     });
     this.#mirror.load(kvs, rev);
     this.#leases = new EtcdLeases(rpc, this.#mirror, o);
+    const leases = this.#leases;
+    const healthy = () => this.health().ok;
+    this.#pool = new EtcdLeasePool(
+      {
+        grant: (ttlMs) => leases.grant(ttlMs),
+        keepAlive: (id) => leases.keepAlive(id),
+        refresh: (id) => leases.refresh(id),
+        view: (id) => leases.view(id),
+        revoke: (id) => leases.revoke(id),
+        get ready() {
+          if (!leases.streamUp) leases.connect();
+          return leases.streamUp && healthy();
+        },
+      },
+      { size: o.leasePoolSize, clock: o.clock, log: o.log },
+    );
     // A watch confirmed by etcd means etcd answers again: clear a stale unary failure too.
     this.#watch = new EtcdWatch(rpc, codec, this.#mirror, { ...o, onConnected: () => rpc.markUp() });
     rpc.onRecovered = () => this.#watch.kick();
@@ -130,6 +163,14 @@ class EtcdStoreImpl implements EtcdStore {
     return this.#leases.answered;
   }
 
+  leasePool(): LeasePoolStats {
+    return this.#pool.stats();
+  }
+
+  pooledLeases(ttlMs: number): number[] {
+    return this.#pool.pooledIds(ttlMs);
+  }
+
   revision(): number {
     return this.#mirror.rev;
   }
@@ -149,7 +190,20 @@ class EtcdStoreImpl implements EtcdStore {
   async #txn(req: TxnRequest): Promise<TxnResult> {
     this.#check();
     const wire = this.#codec.txn(req);
-    const res = await this.#rpc.call('txn', (o) => this.#rpc.client.kv.txn(wire, o));
+    // Leases just taken from the pool: their hand-out keepalive is answered in parallel with the
+    // txn, and the write resolves only once etcd renewed them to their full TTL.
+    const confirms: Promise<boolean>[] = [];
+    for (const op of [...req.success, ...(req.failure ?? [])]) {
+      const c = op.type === 'put' && op.lease ? this.#pool.confirmation(op.lease) : undefined;
+      if (c) confirms.push(c);
+    }
+    const call = this.#rpc.call('txn', (o) => this.#rpc.client.kv.txn(wire, o));
+    const [res, ...renewed] = await Promise.all([call, ...confirms]);
+    if (renewed.includes(false))
+      throw new StoreError(
+        'UNAVAILABLE',
+        `etcd did not confirm the renewal of a pooled lease within ${this.#rpcTimeoutMs} ms`,
+      );
     if (!txnWrote(res.responses)) return { succeeded: res.succeeded, revision: this.#mirror.rev };
     const revision = Number(res.header.revision);
     await this.#seen(revision, 'txn');
@@ -160,7 +214,7 @@ class EtcdStoreImpl implements EtcdStore {
     return holdOpen(
       (async () => {
         this.#check();
-        return this.#leases.grant(ttlMs);
+        return this.#pool.take(ttlMs) ?? this.#leases.grant(ttlMs);
       })(),
     );
   }
@@ -202,6 +256,7 @@ class EtcdStoreImpl implements EtcdStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch.close();
+    this.#pool.close();
     this.#leases.close();
     this.#mirror.close();
     this.#rpc.close();
