@@ -3,12 +3,17 @@
  * Starts the built mesher CLI (`node dist/cli/main.js ...`, so no loader inflates CPU or RSS)
  * under the supervisor: the registry (waiting for its "listening on" line) and sidecars.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Started, Supervisor } from './procs.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
+/** The Node flags of the `mesher` executable's shebang (`#!/usr/bin/env -S node --flag ...`), read from its source. */
+export const SIDECAR_NODE_FLAGS: readonly string[] = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8')
+  .split('\n', 1)[0]!
+  .split(/\s+/)
+  .filter((t) => t.startsWith('--'));
 
 export function requireBuilt(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
@@ -73,6 +78,8 @@ export function startSidecar(
   const prof = process.env.MESHER_BENCH_PROFILE;
   const args = [
     ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []),
+    // What the `mesher` executable's shebang gives every sidecar (src/cli/main.ts, docs/lifecycle.md).
+    ...SIDECAR_NODE_FLAGS,
     CLI,
     'sidecar',
     '--config-dir',

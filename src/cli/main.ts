@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * @module cli/main
  * The `mesher` command. Dispatches to one file per subcommand in ./commands; with no subcommand

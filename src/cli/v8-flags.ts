@@ -12,7 +12,8 @@
  *
  * Only flags that V8 reads while it runs work here: `--max-semi-space-size` is fixed when the
  * heap is created and has no effect once the process started (measured: docs/benchmarks.md "Memory"),
- * so it belongs on the node command line (`node --max-semi-space-size=2 ...`) if wanted.
+ * so it is on the node command line: the `mesher` executable's shebang (./main.ts) gives 32 MB
+ * semi-spaces (docs/lifecycle.md, docs/benchmarks.md "Young generation").
  *
  *   MESHER_V8_FLAGS unset   → DEFAULT_SIDECAR_V8_FLAGS
  *   MESHER_V8_FLAGS=off     → nothing (V8's defaults); so does an empty value
