@@ -7,7 +7,9 @@
  * - the delay for a put on one replica to reach a watcher on another;
  * - `--stages`: where a registration's time goes (benchRegistrationStages below).
  *
- * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...] [--stages]
+ * Usage: node --import tsx bench/registry/etcd-store.ts http://127.0.0.1:2379[,...]
+ *          [--stages [--pool 0,32] [--rounds 3]]
+ * (`--stages` runs the store with each lease pool size in turn, alternating, `--rounds` times.)
  */
 
 import { Etcd3 } from 'etcd3';
@@ -98,6 +100,10 @@ export async function benchEtcdStore(
 }
 
 export interface StageRow {
+  /** The store's lease pool size (0: every lease granted on the request path, as before the pool). */
+  leasePoolSize: number;
+  /** Registrations whose lease came from the pool, % (the rest granted on the request path). */
+  pooledPct: number;
   /** Registrations in flight at once. */
   inFlight: number;
   registrationsPerSec: number;
@@ -124,12 +130,13 @@ export interface StageRow {
  */
 export async function benchRegistrationStages(
   endpoints: string[],
-  o: { iterations?: number; inFlight?: number[] } = {},
+  o: { iterations?: number; inFlight?: number[]; leasePoolSize?: number } = {},
 ): Promise<StageRow[]> {
   const logger = createLogger('bench.etcd');
   logger.level = 'warn';
   const namespace = `/bench-stages-${process.pid}-${Date.now()}`;
-  const store = await openEtcdStore({ endpoints, namespace, logger });
+  const leasePoolSize = o.leasePoolSize ?? 32;
+  const store = await openEtcdStore({ endpoints, namespace, logger, leasePoolSize });
   const raw = new Etcd3({ hosts: endpoints });
   const seen = new Map<string, () => void>();
   const stop = store.watch('/lag/', (evs) => {
@@ -140,7 +147,13 @@ export async function benchRegistrationStages(
   let n = 0;
   try {
     await store.txn({ success: [{ type: 'put', key: '/svc', value: 's' }] });
+    // Start the pool for the TTL (its first grant is direct) and let it fill.
+    await store.revokeLease(await store.grantLease(30_000));
     for (const inFlight of o.inFlight ?? [1, 32, 64]) {
+      const fillBy = Date.now() + 5_000;
+      while (store.pooledLeases(30_000).length < leasePoolSize && Date.now() < fillBy)
+        await new Promise((r) => setTimeout(r, 20));
+      const taken0 = store.leasePool().taken;
       const st = {
         grant: [] as number[],
         txn: [] as number[],
@@ -195,9 +208,12 @@ export async function benchRegistrationStages(
         };
       };
       const storeRun = await run(storeReg);
+      const pooledPct = Math.round(((store.leasePool().taken - taken0) * 100) / (o.iterations ?? 500));
       const rawRun = await run(rawReg);
       const p = (xs: number[]): [number, number] => [pct(xs, 50), pct(xs, 99)];
       rows.push({
+        leasePoolSize,
+        pooledPct,
         inFlight,
         registrationsPerSec: storeRun.perSec,
         clientCpuPct: storeRun.cpuPct,
@@ -221,7 +237,17 @@ export async function benchRegistrationStages(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const endpoints = (process.argv[2] ?? 'http://127.0.0.1:2379').split(',');
-  if (process.argv.includes('--stages'))
-    for (const row of await benchRegistrationStages(endpoints)) console.log(JSON.stringify(row));
-  else console.log(JSON.stringify(await benchEtcdStore(endpoints), null, 2));
+  if (process.argv.includes('--stages')) {
+    // Before/after side by side: pool off (0) and on, alternated over `--rounds` (default 3).
+    const arg = (name: string, d: string) => {
+      const i = process.argv.indexOf(name);
+      return i > 0 ? process.argv[i + 1]! : d;
+    };
+    const sizes = arg('--pool', '0,32').split(',').map(Number);
+    const rounds = Number(arg('--rounds', '3'));
+    for (let r = 0; r < rounds; r++)
+      for (const leasePoolSize of sizes)
+        for (const row of await benchRegistrationStages(endpoints, { leasePoolSize }))
+          console.log(JSON.stringify({ round: r, ...row }));
+  } else console.log(JSON.stringify(await benchEtcdStore(endpoints), null, 2));
 }
