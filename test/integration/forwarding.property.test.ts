@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { type RegistryServer, startRegistry } from '../../src/registry/main.ts';
 import { setLogLevel } from '../../src/shared/log.ts';
 import type { Sidecar } from '../../src/sidecar/main.ts';
+import { framedBody } from '../support/h1-wire.ts';
 import { registerProvider, startTestSidecar } from '../support/mesh.ts';
 import { bodyOf, startUpstream, type TestUpstream } from '../support/upstream.ts';
 
@@ -92,14 +93,7 @@ function wireOf(r: Req): string {
   for (const h of r.headers) head += `${h.name}: ${h.value}\r\n`;
   head += `Connection: close${r.hop === undefined ? '' : `, ${r.hop}`}\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n`;
   if (r.hop !== undefined) head += `${r.hop}: secret\r\n`;
-  if (r.body === undefined) return `${head}\r\n`;
-  if (!r.chunked) return `${head}Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
-  let out = `${head}Transfer-Encoding: chunked\r\n\r\n`;
-  for (let k = 0; k < r.body.length; k += r.chunkSize) {
-    const piece = r.body.slice(k, k + r.chunkSize);
-    out += `${piece.length.toString(16)}\r\n${piece}\r\n`;
-  }
-  return `${out}0\r\n\r\n`;
+  return head + (r.body === undefined ? '\r\n' : framedBody(r.body, r.chunked, r.chunkSize));
 }
 
 test('property: method, URL, end-to-end headers and body reach the app unchanged, hop-by-hop never', {

@@ -5,6 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
+import { framedBody, splitAt } from '../../../test/support/h1-wire.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { Slot } from '../chain/compose.ts';
 import type { CallContext, Outcome } from '../chain/types.ts';
@@ -318,25 +319,9 @@ test('property: any pipelined mix of bodies, framings and read splits is answere
           const last = i === reqs.length - 1 ? 'Connection: close\r\n' : '';
           const method = r.body === undefined ? 'GET' : 'POST';
           wire += `${method} ${r.path}/${i} HTTP/1.1\r\nHost: a\r\n${last}`;
-          if (r.body === undefined) wire += '\r\n';
-          else if (!r.chunked) wire += `Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
-          else {
-            wire += 'Transfer-Encoding: chunked\r\n\r\n';
-            for (let k = 0; k < r.body.length; k += r.chunkSize) {
-              const piece = r.body.slice(k, k + r.chunkSize);
-              wire += `${piece.length.toString(16)}\r\n${piece}\r\n`;
-            }
-            wire += '0\r\n\r\n';
-          }
+          wire += r.body === undefined ? '\r\n' : framedBody(r.body, r.chunked, r.chunkSize);
         });
-        const points = [...new Set(cuts.filter((c) => c < wire.length))].sort((a, b) => a - b);
-        const parts: string[] = [];
-        let from = 0;
-        for (const p of points) {
-          parts.push(wire.slice(from, p));
-          from = p;
-        }
-        parts.push(wire.slice(from));
+        const parts = splitAt(wire, cuts);
         const answers = parseResponses(await within(exchange(parts, 1), 5000, JSON.stringify(parts)));
         assert.equal(answers.length, reqs.length, 'one answer per request');
         reqs.forEach((r, i) => {

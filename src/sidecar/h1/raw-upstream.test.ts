@@ -18,6 +18,7 @@ import {
   FakeRoundRobin,
   testSidecarConfig,
 } from '../../../test/support/fake-directory.ts';
+import { framedBody, splitAt } from '../../../test/support/h1-wire.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { isMeshError } from '../../shared/errors.ts';
 import { setLogLevel } from '../../shared/log.ts';
@@ -262,22 +263,11 @@ describe('raw upstream: property', () => {
       const r = queue.shift()!;
       let wire = r.interim ? 'HTTP/1.1 100 Continue\r\n\r\n' : '';
       wire += `HTTP/1.1 ${r.status} X\r\nX-Len: ${r.body.length}\r\n`;
-      if (!r.chunked) wire += `Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
-      else {
-        wire += 'Transfer-Encoding: chunked\r\n\r\n';
-        for (let k = 0; k < r.body.length; k += r.chunkSize) {
-          const piece = r.body.slice(k, k + r.chunkSize);
-          wire += `${piece.length.toString(16)}\r\n${piece}\r\n`;
-        }
-        wire += '0\r\n\r\n';
-      }
-      let from = 0;
-      for (const c of [...new Set(r.cuts.filter((c) => c < wire.length))].sort((a, b) => a - b)) {
-        s.write(wire.slice(from, c));
-        from = c;
+      wire += framedBody(r.body, r.chunked, r.chunkSize);
+      for (const part of splitAt(wire, r.cuts)) {
+        s.write(part);
         await new Promise((done) => setImmediate(done));
       }
-      s.write(wire.slice(from));
     });
     const own = createRawUpstream({ idleTimeoutMs: 60_000 });
     const t = { key: 'prop', host: '127.0.0.1', port: srv.port };
